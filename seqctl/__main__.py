@@ -1,0 +1,3 @@
+from seqctl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""Connections: the configured database or the embedded server, with errors translated.
+
+Connections are made so that they work through a transaction-mode pooler (PgBouncer,
+Supabase's port 6543): no server-side prepared statements, no session state kept
+between transactions (locks and settings are transaction-scoped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, exc, text
+from sqlalchemy.pool import NullPool
+
+from .config import Settings, describe_host, mask_url, sqlalchemy_url
+from .errors import DatabaseError, DatabaseUnavailable, SchemaNotMigrated
+
+HEAD_REVISION = "004"
+VERSION_TABLE = "seqctl_alembic_version"
+
+
+@dataclass
+class Database:
+    engine: Engine
+    url: str
+    embedded: bool = False
+
+    @property
+    def display(self) -> str:
+        return "embedded PostgreSQL (.seqctl/pgdata)" if self.embedded else mask_url(self.url)
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection inside one transaction: committed on success, rolled back on error."""
+        with translate_errors(self.url), self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with translate_errors(self.url), self.engine.connect() as conn:
+            yield conn
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    return create_engine(
+        sqlalchemy_url(url),
+        poolclass=NullPool,
+        hide_parameters=True,
+        connect_args={
+            "prepare_threshold": None,  # no server-side prepared statements (poolers)
+            "application_name": "seqctl",
+            "connect_timeout": 10,
+        },
+        **kwargs,
+    )
+
+
+@contextlib.contextmanager
+def open_database(
+    settings: Settings,
+    *,
+    notice: Callable[[str], None] | None = None,
+    migrate_embedded: bool = True,
+) -> Iterator[Database]:
+    """The configured database, or the embedded server (started, migrated, stopped after)."""
+    if settings.database_url:
+        engine = make_engine(settings.database_url)
+        try:
+            yield Database(engine, settings.database_url)
+        finally:
+            engine.dispose()
+        return
+
+    from .embedded import EmbeddedServer
+
+    server = EmbeddedServer()
+    if notice:
+        notice(
+            "seqctl: no database URL configured; using the embedded PostgreSQL in "
+            f"{server.pgdata} (stopped when this command ends)"
+        )
+    with server.running() as url:
+        engine = make_engine(url)
+        database = Database(engine, url, embedded=True)
+        try:
+            if migrate_embedded:
+                from .migrate import upgrade
+
+                with database.begin() as conn:
+                    upgrade(conn, HEAD_REVISION)
+            yield database
+        finally:
+            engine.dispose()
+
+
+@contextlib.contextmanager
+def translate_errors(url: str) -> Iterator[None]:
+    """Turn driver errors into seqctl errors whose messages never contain the password."""
+    try:
+        yield
+    except exc.DBAPIError as error:
+        raise from_driver_error(error, url) from None
+
+
+def from_driver_error(error: exc.DBAPIError, url: str) -> Exception:
+    orig = error.orig
+    detail = _first_line(str(orig)) if orig is not None else type(error).__name__
+    if error.connection_invalidated or isinstance(error, exc.OperationalError) and _is_connect_error(
+        detail
+    ):
+        return DatabaseUnavailable(
+            f"cannot connect to the database at {describe_host(url)}: {detail}",
+            hint="check that the server is running and that the host, port, user, password and "
+            "database name of --database-url (or SEQCTL_DATABASE_URL) are right",
+        )
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate == "42P01":  # undefined_table
+        return SchemaNotMigrated(
+            f"the database at {describe_host(url)} has no seqctl schema ({detail})",
+            hint="run `seqctl db upgrade`",
+        )
+    return DatabaseError(f"database error: {detail}" + (f" [SQLSTATE {sqlstate}]" if sqlstate else ""))
+
+
+def _is_connect_error(detail: str) -> bool:
+    markers = ("connection failed", "could not connect", "connection to server", "Connection refused",
+               "password authentication failed", "does not exist", "timeout expired",
+               "could not translate host name", "no password supplied", "server closed the connection")
+    return any(marker in detail for marker in markers)
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else message
+
+
+def require_migrated(conn: Connection, url: str) -> None:
+    """Refuse to work on a database whose seqctl migrations are missing or behind."""
+    current = current_revision(conn)
+    if current == HEAD_REVISION:
+        return
+    where = describe_host(url)
+    if current is None:
+        raise SchemaNotMigrated(
+            f"the database at {where} has no seqctl schema", hint="run `seqctl db upgrade`"
+        )
+    raise SchemaNotMigrated(
+        f"the database at {where} is at seqctl migration {current}, this seqctl needs "
+        f"{HEAD_REVISION}",
+        hint="run `seqctl db upgrade`",
+    )
+
+
+def current_revision(conn: Connection) -> str | None:
+    exists = conn.execute(text("SELECT to_regclass(:t)"), {"t": f"public.{VERSION_TABLE}"}).scalar()
+    if exists is None:
+        return None
+    return conn.execute(text(f"SELECT version_num FROM public.{VERSION_TABLE}")).scalar()

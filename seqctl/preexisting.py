@@ -1,0 +1,203 @@
+"""The CRM objects the sequence tables build on, created only where missing.
+
+On a real Supabase database all of these exist already and this changes nothing: every
+object is guarded by an existence check, nothing is replaced, and no downgrade drops
+any of them. On an empty database (the embedded server, tests) it creates a small but
+realistic CRM: organisations, auth.users with auth.uid(), profiles, restaurants,
+task_templates, message_templates and tasks.
+"""
+
+from __future__ import annotations
+
+PREEXISTING_SQL = r"""
+-- uuid_generate_v4(): from uuid-ossp where the server has it, else a function over
+-- gen_random_uuid() (PostgreSQL 13+ core)
+DO $seqctl$
+BEGIN
+  IF to_regproc('uuid_generate_v4') IS NULL THEN
+    BEGIN
+      CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
+    EXCEPTION WHEN OTHERS THEN
+      NULL;
+    END;
+  END IF;
+  IF to_regproc('uuid_generate_v4') IS NULL THEN
+    CREATE FUNCTION public.uuid_generate_v4() RETURNS uuid
+      LANGUAGE sql VOLATILE PARALLEL SAFE AS 'SELECT gen_random_uuid()';
+  END IF;
+END
+$seqctl$;
+
+DO $seqctl$
+BEGIN
+  IF to_regprocedure('public.update_updated_at_column()') IS NULL THEN
+    CREATE FUNCTION public.update_updated_at_column() RETURNS trigger
+      LANGUAGE plpgsql AS $fn$
+      BEGIN
+        NEW.updated_at = NOW();
+        RETURN NEW;
+      END
+      $fn$;
+  END IF;
+END
+$seqctl$;
+
+CREATE SCHEMA IF NOT EXISTS auth;
+
+DO $seqctl$
+BEGIN
+  IF to_regclass('auth.users') IS NULL THEN
+    CREATE TABLE auth.users (
+      id UUID PRIMARY KEY DEFAULT uuid_generate_v4(),
+      email TEXT UNIQUE,
+      raw_user_meta_data JSONB DEFAULT '{}'::jsonb,
+      created_at TIMESTAMPTZ DEFAULT NOW() NOT NULL,
+      updated_at TIMESTAMPTZ DEFAULT NOW() NOT NULL
+    );
+  END IF;
+
+  -- auth.uid(): the subject of the request's JWT, as Supabase sets it
+  IF to_regprocedure('auth.uid()') IS NULL THEN
+    CREATE FUNCTION auth.uid() RETURNS uuid
+      LANGUAGE sql STABLE AS $fn$
+        SELECT COALESCE(
+          NULLIF(current_setting('request.jwt.claim.sub', true), ''),
+          (NULLIF(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+        )::uuid
+      $fn$;
+  END IF;
+
+  IF to_regclass('public.organisations') IS NULL THEN
+    CREATE TABLE public.organisations (
+      id UUID PRIMARY KEY DEFAULT uuid_generate_v4(),
+      name TEXT NOT NULL,
+      metadata JSONB DEFAULT '{}'::jsonb,
+      created_at TIMESTAMPTZ DEFAULT NOW() NOT NULL,
+      updated_at TIMESTAMPTZ DEFAULT NOW() NOT NULL
+    );
+    CREATE TRIGGER update_organisations_updated_at BEFORE UPDATE ON public.organisations
+      FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+  END IF;
+
+  IF to_regclass('public.profiles') IS NULL THEN
+    CREATE TABLE public.profiles (
+      id UUID PRIMARY KEY REFERENCES auth.users(id) ON DELETE CASCADE,
+      organisation_id UUID REFERENCES public.organisations(id) ON DELETE SET NULL,
+      email TEXT,
+      full_name TEXT,
+      role TEXT DEFAULT 'member',
+      created_at TIMESTAMPTZ DEFAULT NOW() NOT NULL,
+      updated_at TIMESTAMPTZ DEFAULT NOW() NOT NULL
+    );
+    CREATE INDEX idx_profiles_organisation ON public.profiles(organisation_id);
+    CREATE TRIGGER update_profiles_updated_at BEFORE UPDATE ON public.profiles
+      FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+  END IF;
+
+  IF to_regclass('public.restaurants') IS NULL THEN
+    CREATE TABLE public.restaurants (
+      id UUID PRIMARY KEY DEFAULT uuid_generate_v4(),
+      organisation_id UUID NOT NULL REFERENCES public.organisations(id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      email TEXT,
+      phone TEXT,
+      address TEXT,
+      city TEXT,
+      website TEXT,
+      cuisine TEXT,
+      contact_name TEXT,
+      contact_email TEXT,
+      contact_phone TEXT,
+      metadata JSONB DEFAULT '{}'::jsonb,
+      created_at TIMESTAMPTZ DEFAULT NOW() NOT NULL,
+      updated_at TIMESTAMPTZ DEFAULT NOW() NOT NULL
+    );
+    CREATE INDEX idx_restaurants_organisation ON public.restaurants(organisation_id);
+    CREATE TRIGGER update_restaurants_updated_at BEFORE UPDATE ON public.restaurants
+      FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+  END IF;
+
+  IF to_regclass('public.task_templates') IS NULL THEN
+    CREATE TABLE public.task_templates (
+      id UUID PRIMARY KEY DEFAULT uuid_generate_v4(),
+      organisation_id UUID NOT NULL REFERENCES public.organisations(id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      description TEXT,
+      type TEXT NOT NULL DEFAULT 'internal_activity',
+      priority TEXT NOT NULL DEFAULT 'medium',
+      default_message TEXT,
+      is_active BOOLEAN NOT NULL DEFAULT TRUE,
+      created_by UUID REFERENCES auth.users(id) ON DELETE SET NULL,
+      metadata JSONB DEFAULT '{}'::jsonb,
+      created_at TIMESTAMPTZ DEFAULT NOW() NOT NULL,
+      updated_at TIMESTAMPTZ DEFAULT NOW() NOT NULL
+    );
+    CREATE INDEX idx_task_templates_organisation ON public.task_templates(organisation_id);
+    CREATE TRIGGER update_task_templates_updated_at BEFORE UPDATE ON public.task_templates
+      FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+  END IF;
+
+  IF to_regclass('public.message_templates') IS NULL THEN
+    CREATE TABLE public.message_templates (
+      id UUID PRIMARY KEY DEFAULT uuid_generate_v4(),
+      organisation_id UUID NOT NULL REFERENCES public.organisations(id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      type TEXT NOT NULL DEFAULT 'email',
+      subject TEXT,
+      content TEXT NOT NULL,
+      is_active BOOLEAN NOT NULL DEFAULT TRUE,
+      created_by UUID REFERENCES auth.users(id) ON DELETE SET NULL,
+      metadata JSONB DEFAULT '{}'::jsonb,
+      created_at TIMESTAMPTZ DEFAULT NOW() NOT NULL,
+      updated_at TIMESTAMPTZ DEFAULT NOW() NOT NULL
+    );
+    CREATE INDEX idx_message_templates_organisation ON public.message_templates(organisation_id);
+    CREATE TRIGGER update_message_templates_updated_at BEFORE UPDATE ON public.message_templates
+      FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+  END IF;
+
+  IF to_regclass('public.tasks') IS NULL THEN
+    CREATE TABLE public.tasks (
+      id UUID PRIMARY KEY DEFAULT uuid_generate_v4(),
+      organisation_id UUID NOT NULL REFERENCES public.organisations(id) ON DELETE CASCADE,
+      restaurant_id UUID REFERENCES public.restaurants(id) ON DELETE SET NULL,
+      task_template_id UUID REFERENCES public.task_templates(id) ON DELETE SET NULL,
+      message_template_id UUID REFERENCES public.message_templates(id) ON DELETE SET NULL,
+      name TEXT NOT NULL,
+      description TEXT,
+      type TEXT NOT NULL DEFAULT 'internal_activity' CHECK (
+        type IN ('internal_activity', 'social_message', 'text', 'email', 'call')
+      ),
+      status TEXT NOT NULL DEFAULT 'pending' CHECK (
+        status IN ('pending', 'active', 'completed', 'cancelled')
+      ),
+      priority TEXT NOT NULL DEFAULT 'medium' CHECK (priority IN ('low', 'medium', 'high')),
+      message TEXT,
+      message_rendered TEXT,
+      due_date TIMESTAMPTZ,
+      completed_at TIMESTAMPTZ,
+      cancelled_at TIMESTAMPTZ,
+      assigned_to UUID REFERENCES auth.users(id) ON DELETE SET NULL,
+      created_by UUID REFERENCES auth.users(id) ON DELETE SET NULL,
+      metadata JSONB DEFAULT '{}'::jsonb,
+      created_at TIMESTAMPTZ DEFAULT NOW() NOT NULL,
+      updated_at TIMESTAMPTZ DEFAULT NOW() NOT NULL
+    );
+    CREATE INDEX idx_tasks_organisation ON public.tasks(organisation_id);
+    CREATE INDEX idx_tasks_restaurant ON public.tasks(restaurant_id);
+    CREATE TRIGGER update_tasks_updated_at BEFORE UPDATE ON public.tasks
+      FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+  END IF;
+END
+$seqctl$;
+"""
+
+PREEXISTING_TABLES = (
+    "auth.users",
+    "public.organisations",
+    "public.profiles",
+    "public.restaurants",
+    "public.task_templates",
+    "public.message_templates",
+    "public.tasks",
+)
