@@ -1,0 +1,81 @@
+"""Finding organisations and users by what a person types: a UUID, an exact name or an email."""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from . import tables
+from .errors import NotFound, UsageError
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: str
+    name: str
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
+    """The organisation named by ``ref`` (UUID or exact name); with no ref, the only one."""
+    orgs = tables.organisations
+    if ref is None:
+        rows = conn.execute(select(orgs.c.id, orgs.c.name).order_by(orgs.c.name).limit(11)).all()
+        if len(rows) == 1:
+            return Organisation(str(rows[0].id), rows[0].name)
+        if not rows:
+            raise NotFound(
+                "the database has no organisation",
+                hint="create one in the CRM, or load demo data with `seqctl demo`",
+            )
+        listing = ", ".join(f"{r.name!r}" for r in rows[:10]) + (", …" if len(rows) > 10 else "")
+        raise UsageError(
+            f"the database has several organisations ({listing}); say which one",
+            hint="pass --org NAME|UUID or set SEQCTL_ORG",
+        )
+    if is_uuid(ref):
+        row = conn.execute(select(orgs.c.id, orgs.c.name).where(orgs.c.id == ref)).first()
+        if row is not None:
+            return Organisation(str(row.id), row.name)
+        raise NotFound(f"no organisation with id {ref}", hint="check --org or SEQCTL_ORG")
+    rows = conn.execute(select(orgs.c.id, orgs.c.name).where(orgs.c.name == ref)).all()
+    if len(rows) == 1:
+        return Organisation(str(rows[0].id), rows[0].name)
+    if len(rows) > 1:
+        ids = ", ".join(str(r.id) for r in rows)
+        raise UsageError(
+            f"{len(rows)} organisations are named {ref!r} ({ids})",
+            hint="pass the organisation's UUID with --org",
+        )
+    names = list(conn.execute(select(orgs.c.name)).scalars())
+    close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
+    raise NotFound(
+        f"no organisation named {ref!r}",
+        hint=("did you mean " + " or ".join(repr(n) for n in close) + "?")
+        if close
+        else "names must match exactly; pass the organisation's UUID or exact name with --org",
+    )
+
+
+def resolve_user(conn: Connection, ref: str) -> str:
+    """The id of the auth user with this UUID or email (case-insensitive)."""
+    users = tables.users
+    if is_uuid(ref):
+        found = conn.execute(select(users.c.id).where(users.c.id == ref)).scalar()
+    else:
+        found = conn.execute(
+            select(users.c.id).where(users.c.email.ilike(ref.replace("%", r"\%").replace("_", r"\_")))
+        ).scalar()
+    if found is None:
+        raise NotFound(f"no user {ref!r}", hint="give the user's email or UUID (auth.users)")
+    return str(found)
