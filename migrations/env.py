@@ -19,6 +19,7 @@ def run_offline() -> None:
         literal_binds=True,
         version_table=version_table,
         transactional_ddl=True,
+        output_buffer=config.attributes.get("output_buffer"),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -157,6 +157,9 @@ class EmbeddedServer:
             result = subprocess.run(
                 [str(self.bin / program), *args],
                 user=self.user,
+                group=self.user,
+                extra_groups=[] if self.user else None,
+                cwd=self.home,
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
                 text=True,

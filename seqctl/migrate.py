@@ -18,6 +18,7 @@ def alembic_config(connection: Connection | None = None, output: TextIO | None =
     config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("version_table", VERSION_TABLE)
     config.attributes["connection"] = connection
+    config.attributes["output_buffer"] = output
     return config
 
 

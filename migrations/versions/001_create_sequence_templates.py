@@ -77,9 +77,9 @@ DROP TABLE IF EXISTS sequence_templates CASCADE;
 
 def upgrade() -> None:
     # The CRM tables this builds on, created only where missing (never replaced).
-    op.execute(PREEXISTING_SQL)
-    op.execute(UPGRADE_SQL)
+    op.execute(PREEXISTING_SQL.strip().rstrip(";"))
+    op.execute(UPGRADE_SQL.strip().rstrip(";"))
 
 
 def downgrade() -> None:
-    op.execute(DOWNGRADE_SQL)
+    op.execute(DOWNGRADE_SQL.strip().rstrip(";"))

@@ -86,8 +86,8 @@ DROP TABLE IF EXISTS sequence_steps CASCADE;
 
 
 def upgrade() -> None:
-    op.execute(UPGRADE_SQL)
+    op.execute(UPGRADE_SQL.strip().rstrip(";"))
 
 
 def downgrade() -> None:
-    op.execute(DOWNGRADE_SQL)
+    op.execute(DOWNGRADE_SQL.strip().rstrip(";"))

@@ -94,8 +94,8 @@ DROP TABLE IF EXISTS sequence_instances CASCADE;
 
 
 def upgrade() -> None:
-    op.execute(UPGRADE_SQL)
+    op.execute(UPGRADE_SQL.strip().rstrip(";"))
 
 
 def downgrade() -> None:
-    op.execute(DOWNGRADE_SQL)
+    op.execute(DOWNGRADE_SQL.strip().rstrip(";"))

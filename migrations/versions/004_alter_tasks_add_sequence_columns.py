@@ -92,10 +92,10 @@ DROP FUNCTION IF EXISTS public.seqctl_tasks_clear_sequence_step_order();
 
 
 def upgrade() -> None:
-    op.execute(UPGRADE_SQL)
-    op.execute(CLEAR_STEP_ORDER_SQL)
+    op.execute(UPGRADE_SQL.strip().rstrip(";"))
+    op.execute(CLEAR_STEP_ORDER_SQL.strip().rstrip(";"))
 
 
 def downgrade() -> None:
-    op.execute(DROP_CLEAR_STEP_ORDER_SQL)
-    op.execute(DOWNGRADE_SQL)
+    op.execute(DROP_CLEAR_STEP_ORDER_SQL.strip().rstrip(";"))
+    op.execute(DOWNGRADE_SQL.strip().rstrip(";"))

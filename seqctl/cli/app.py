@@ -219,12 +219,18 @@ def _redact(text: str) -> str:
 
 
 @contextlib.contextmanager
-def open_db(ctx: typer.Context, *, require_schema: bool = True) -> Iterator[Database]:
-    """The command's database; checks that seqctl's migrations are applied."""
+def open_db(
+    ctx: typer.Context, *, require_schema: bool = True, migrate_embedded: bool = True
+) -> Iterator[Database]:
+    """The command's database; checks that seqctl's migrations are applied.
+
+    The embedded server is migrated to head when it starts, except for the commands that
+    manage migrations themselves (``db upgrade``/``db downgrade``).
+    """
     from ..database import open_database, require_migrated
 
     settings = state(ctx).settings
-    with open_database(settings, notice=err, migrate_embedded=require_schema) as db:
+    with open_database(settings, notice=err, migrate_embedded=migrate_embedded) as db:
         if require_schema:
             with db.connect() as conn:
                 require_migrated(conn, db.url)

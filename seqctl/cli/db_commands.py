@@ -25,7 +25,7 @@ def db_upgrade(
     """Apply migrations up to REVISION (default: head), in one transaction."""
     from ..migrate import current, upgrade
 
-    with open_db(ctx, require_schema=False) as db, db.begin() as conn:
+    with open_db(ctx, require_schema=False, migrate_embedded=False) as db, db.begin() as conn:
         before = current(conn)
         upgrade(conn, revision)
         after = current(conn)
@@ -49,7 +49,7 @@ def db_downgrade(
     """
     from ..migrate import current, downgrade
 
-    with open_db(ctx, require_schema=False) as db, db.begin() as conn:
+    with open_db(ctx, require_schema=False, migrate_embedded=False) as db, db.begin() as conn:
         before = current(conn)
         downgrade(conn, revision)
         after = current(conn)
