@@ -136,10 +136,14 @@ def mask_url(url: str) -> str:
         if ":" in userinfo:
             userinfo = userinfo.split(":", 1)[0] + ":***"
         netloc = f"{userinfo}@{hostinfo}"
-    query = "&".join(
-        ("password=***" if pair.lower().startswith("password=") else pair)
-        for pair in parts.query.split("&")
-    ) if parts.query else ""
+    query = (
+        "&".join(
+            ("password=***" if pair.lower().startswith("password=") else pair)
+            for pair in parts.query.split("&")
+        )
+        if parts.query
+        else ""
+    )
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 

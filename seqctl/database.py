@@ -108,8 +108,10 @@ def translate_errors(url: str) -> Iterator[None]:
 def from_driver_error(error: exc.DBAPIError, url: str) -> Exception:
     orig = error.orig
     detail = _first_line(str(orig)) if orig is not None else type(error).__name__
-    if error.connection_invalidated or isinstance(error, exc.OperationalError) and _is_connect_error(
-        detail
+    if (
+        error.connection_invalidated
+        or isinstance(error, exc.OperationalError)
+        and _is_connect_error(detail)
     ):
         return DatabaseUnavailable(
             f"cannot connect to the database at {describe_host(url)}: {detail}",
@@ -122,13 +124,24 @@ def from_driver_error(error: exc.DBAPIError, url: str) -> Exception:
             f"the database at {describe_host(url)} has no seqctl schema ({detail})",
             hint="run `seqctl db upgrade`",
         )
-    return DatabaseError(f"database error: {detail}" + (f" [SQLSTATE {sqlstate}]" if sqlstate else ""))
+    return DatabaseError(
+        f"database error: {detail}" + (f" [SQLSTATE {sqlstate}]" if sqlstate else "")
+    )
 
 
 def _is_connect_error(detail: str) -> bool:
-    markers = ("connection failed", "could not connect", "connection to server", "Connection refused",
-               "password authentication failed", "does not exist", "timeout expired",
-               "could not translate host name", "no password supplied", "server closed the connection")
+    markers = (
+        "connection failed",
+        "could not connect",
+        "connection to server",
+        "Connection refused",
+        "password authentication failed",
+        "does not exist",
+        "timeout expired",
+        "could not translate host name",
+        "no password supplied",
+        "server closed the connection",
+    )
     return any(marker in detail for marker in markers)
 
 

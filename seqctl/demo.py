@@ -25,53 +25,106 @@ USERS = [
     ("sam@demo.example", "Sam Patel", "member"),
 ]
 
-RESTAURANTS = [
+RESTAURANTS: list[dict[str, str | None]] = [
     {
-        "name": "Luigi's Trattoria", "email": "hello@luigis.example", "phone": "+1 415 555 0101",
-        "address": "12 Columbus Ave", "city": "San Francisco", "website": "https://luigis.example",
-        "cuisine": "Italian", "contact_name": "Luigi Rossi", "contact_email": "luigi@luigis.example",
+        "name": "Luigi's Trattoria",
+        "email": "hello@luigis.example",
+        "phone": "+1 415 555 0101",
+        "address": "12 Columbus Ave",
+        "city": "San Francisco",
+        "website": "https://luigis.example",
+        "cuisine": "Italian",
+        "contact_name": "Luigi Rossi",
+        "contact_email": "luigi@luigis.example",
         "contact_phone": "+1 415 555 0102",
     },
     {
-        "name": "Sakura Sushi Bar", "email": "info@sakura.example", "phone": "+1 206 555 0111",
-        "address": "401 Pine St", "city": "Seattle", "website": "https://sakura.example",
-        "cuisine": "Japanese", "contact_name": "Yuki Tanaka", "contact_email": "yuki@sakura.example",
+        "name": "Sakura Sushi Bar",
+        "email": "info@sakura.example",
+        "phone": "+1 206 555 0111",
+        "address": "401 Pine St",
+        "city": "Seattle",
+        "website": "https://sakura.example",
+        "cuisine": "Japanese",
+        "contact_name": "Yuki Tanaka",
+        "contact_email": "yuki@sakura.example",
         "contact_phone": None,
     },
     {
-        "name": "El Fogón", "email": None, "phone": "+1 305 555 0123", "address": "88 Calle Ocho",
-        "city": "Miami", "website": None, "cuisine": "Cuban", "contact_name": "María Gómez",
-        "contact_email": "maria@elfogon.example", "contact_phone": "+1 305 555 0124",
+        "name": "El Fogón",
+        "email": None,
+        "phone": "+1 305 555 0123",
+        "address": "88 Calle Ocho",
+        "city": "Miami",
+        "website": None,
+        "cuisine": "Cuban",
+        "contact_name": "María Gómez",
+        "contact_email": "maria@elfogon.example",
+        "contact_phone": "+1 305 555 0124",
     },
     {
-        "name": "The Copper Pot", "email": "team@copperpot.example", "phone": None,
-        "address": "5 Market Square", "city": "Boston", "website": "https://copperpot.example",
-        "cuisine": "American", "contact_name": "Jordan Lee", "contact_email": None,
+        "name": "The Copper Pot",
+        "email": "team@copperpot.example",
+        "phone": None,
+        "address": "5 Market Square",
+        "city": "Boston",
+        "website": "https://copperpot.example",
+        "cuisine": "American",
+        "contact_name": "Jordan Lee",
+        "contact_email": None,
         "contact_phone": "+1 617 555 0188",
     },
     {
-        "name": "Spice Route", "email": "hello@spiceroute.example", "phone": "+1 312 555 0199",
-        "address": "220 W Randolph St", "city": "Chicago", "website": None, "cuisine": "Indian",
-        "contact_name": "Priya Sharma", "contact_email": "priya@spiceroute.example",
+        "name": "Spice Route",
+        "email": "hello@spiceroute.example",
+        "phone": "+1 312 555 0199",
+        "address": "220 W Randolph St",
+        "city": "Chicago",
+        "website": None,
+        "cuisine": "Indian",
+        "contact_name": "Priya Sharma",
+        "contact_email": "priya@spiceroute.example",
         "contact_phone": None,
     },
 ]
 
 TASK_TEMPLATES = [
-    ("Intro call script", "call", "high", "Hi {first_name}, this is the team at {organisation_name}."),
+    (
+        "Intro call script",
+        "call",
+        "high",
+        "Hi {first_name}, this is the team at {organisation_name}.",
+    ),
     ("Menu review", "internal_activity", "medium", None),
     ("Demo call", "call", "high", "Walk {restaurant_name} through online ordering."),
-    ("Check-in call", "call", "medium", "Hi {first_name}, how is everything going at {restaurant_name}?"),
+    (
+        "Check-in call",
+        "call",
+        "medium",
+        "Hi {first_name}, how is everything going at {restaurant_name}?",
+    ),
 ]
 
 MESSAGE_TEMPLATES = [
-    ("Welcome email", "email", "Welcome to {organisation_name}",
-     "Hi {first_name},\n\nWelcome aboard! We are excited to work with {restaurant_name} "
-     "in {city}.\n\nThe {organisation_name} team"),
-    ("Follow-up text", "text", None,
-     "Hi {first_name}, just checking in on {restaurant_name}. Any questions? Reply here."),
-    ("Demo invite", "email", "Your {cuisine} restaurant + online ordering",
-     "Hi {first_name}, can we show {restaurant_name} a 20-minute demo this week?"),
+    (
+        "Welcome email",
+        "email",
+        "Welcome to {organisation_name}",
+        "Hi {first_name},\n\nWelcome aboard! We are excited to work with {restaurant_name} "
+        "in {city}.\n\nThe {organisation_name} team",
+    ),
+    (
+        "Follow-up text",
+        "text",
+        None,
+        "Hi {first_name}, just checking in on {restaurant_name}. Any questions? Reply here.",
+    ),
+    (
+        "Demo invite",
+        "email",
+        "Your {cuisine} restaurant + online ordering",
+        "Hi {first_name}, can we show {restaurant_name} a 20-minute demo this week?",
+    ),
     ("Demo reminder", "text", None, "Reminder: your demo with {organisation_name} is today."),
 ]
 
@@ -80,7 +133,9 @@ def load_demo(conn: Connection) -> dict[str, Any]:
     """Create the demo organisation and its data where missing; return counts."""
     org_id = demo_id("organisation", ORGANISATION)
     conn.execute(
-        text("INSERT INTO organisations (id, name) VALUES (:id, :name) ON CONFLICT (id) DO NOTHING"),
+        text(
+            "INSERT INTO organisations (id, name) VALUES (:id, :name) ON CONFLICT (id) DO NOTHING"
+        ),
         {"id": org_id, "name": ORGANISATION},
     )
     users = [
@@ -104,7 +159,7 @@ def load_demo(conn: Connection) -> dict[str, Any]:
         ),
         {"rows": json.dumps(users), "org": org_id},
     )
-    restaurants = [{"id": demo_id("restaurant", r["name"]), **r} for r in RESTAURANTS]
+    restaurants = [{"id": demo_id("restaurant", str(r["name"])), **r} for r in RESTAURANTS]
     conn.execute(
         text(
             "INSERT INTO restaurants (id, organisation_id, name, email, phone, address, city, "
@@ -118,12 +173,19 @@ def load_demo(conn: Connection) -> dict[str, Any]:
         {"rows": json.dumps(restaurants), "org": org_id},
     )
     task_templates = [
-        {"id": demo_id("task_template", n), "name": n, "type": t, "priority": p, "default_message": m}
+        {
+            "id": demo_id("task_template", n),
+            "name": n,
+            "type": t,
+            "priority": p,
+            "default_message": m,
+        }
         for n, t, p, m in TASK_TEMPLATES
     ]
     conn.execute(
         text(
-            "INSERT INTO task_templates (id, organisation_id, name, type, priority, default_message) "
+            "INSERT INTO task_templates "
+            "(id, organisation_id, name, type, priority, default_message) "
             "SELECT t.id, CAST(:org AS uuid), t.name, t.type, t.priority, t.default_message FROM "
             "jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(id uuid, name text, type text, "
             "priority text, default_message text) ON CONFLICT (id) DO NOTHING"

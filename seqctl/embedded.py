@@ -130,8 +130,14 @@ class EmbeddedServer:
             _make_traversable(self.bin.parent)
             shutil.chown(self.pgdata, self.user, self.user)
         self._run(
-            "initdb", "-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8",
-            "--locale=C", "-U", "postgres",
+            "initdb",
+            "-D",
+            str(self.pgdata),
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "-U",
+            "postgres",
         )
         self.ready_marker.touch()
 
@@ -144,15 +150,26 @@ class EmbeddedServer:
             shutil.chown(socket_dir, self.user, self.user)
         options = f"-h '' -k {socket_dir} -c max_connections=100"
         self._run(
-            "pg_ctl", "-D", str(self.pgdata), "-l", str(self.pgdata / "server.log"),
-            "-o", options, "-w", "-t", "60", "start",
+            "pg_ctl",
+            "-D",
+            str(self.pgdata),
+            "-l",
+            str(self.pgdata / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
 
     def _status_running(self) -> bool:
         result = self._run("pg_ctl", "-D", str(self.pgdata), "status", check=False)
         return result.returncode == 0
 
-    def _run(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, program: str, *args: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         try:
             result = subprocess.run(
                 [str(self.bin / program), *args],
@@ -202,7 +219,8 @@ def _ensure_system_user(name: str) -> None:
     except KeyError:
         subprocess.run(
             ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", name],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
 
 
@@ -219,4 +237,3 @@ def _make_traversable(path: Path) -> None:
         for name in files:
             p = Path(root, name)
             p.chmod(p.stat().st_mode | 0o044)
-

@@ -74,7 +74,9 @@ def resolve_user(conn: Connection, ref: str) -> str:
         found = conn.execute(select(users.c.id).where(users.c.id == ref)).scalar()
     else:
         found = conn.execute(
-            select(users.c.id).where(users.c.email.ilike(ref.replace("%", r"\%").replace("_", r"\_")))
+            select(users.c.id).where(
+                users.c.email.ilike(ref.replace("%", r"\%").replace("_", r"\_"))
+            )
         ).scalar()
     if found is None:
         raise NotFound(f"no user {ref!r}", hint="give the user's email or UUID (auth.users)")

@@ -44,8 +44,11 @@ def revisions() -> list[tuple[str, str | None, str]]:
 
     script = ScriptDirectory.from_config(alembic_config())  # type: ignore[arg-type]
     found = [
-        (rev.revision, rev.down_revision if isinstance(rev.down_revision, str) else None,
-         rev.doc or "")
+        (
+            rev.revision,
+            rev.down_revision if isinstance(rev.down_revision, str) else None,
+            rev.doc or "",
+        )
         for rev in script.walk_revisions()
     ]
     return list(reversed(found))

@@ -21,20 +21,23 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 metadata = MetaData()
 
 organisations = Table(
-    "organisations", metadata,
+    "organisations",
+    metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("name", Text, nullable=False),
 )
 
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("email", Text),
     schema="auth",
 )
 
 profiles = Table(
-    "profiles", metadata,
+    "profiles",
+    metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("organisation_id", UUID(as_uuid=False), ForeignKey("organisations.id")),
     Column("email", Text),
@@ -42,7 +45,8 @@ profiles = Table(
 )
 
 restaurants = Table(
-    "restaurants", metadata,
+    "restaurants",
+    metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("organisation_id", UUID(as_uuid=False), ForeignKey("organisations.id"), nullable=False),
     Column("name", Text, nullable=False),
@@ -58,7 +62,8 @@ restaurants = Table(
 )
 
 task_templates = Table(
-    "task_templates", metadata,
+    "task_templates",
+    metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("organisation_id", UUID(as_uuid=False), nullable=False),
     Column("name", Text, nullable=False),
@@ -69,7 +74,8 @@ task_templates = Table(
 )
 
 message_templates = Table(
-    "message_templates", metadata,
+    "message_templates",
+    metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("organisation_id", UUID(as_uuid=False), nullable=False),
     Column("name", Text, nullable=False),
@@ -79,7 +85,8 @@ message_templates = Table(
 )
 
 sequence_templates = Table(
-    "sequence_templates", metadata,
+    "sequence_templates",
+    metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("organisation_id", UUID(as_uuid=False), ForeignKey("organisations.id"), nullable=False),
     Column("created_by", UUID(as_uuid=False)),
@@ -94,10 +101,13 @@ sequence_templates = Table(
 )
 
 sequence_steps = Table(
-    "sequence_steps", metadata,
+    "sequence_steps",
+    metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column(
-        "sequence_template_id", UUID(as_uuid=False), ForeignKey("sequence_templates.id"),
+        "sequence_template_id",
+        UUID(as_uuid=False),
+        ForeignKey("sequence_templates.id"),
         nullable=False,
     ),
     Column("step_order", Integer, nullable=False),
@@ -116,10 +126,13 @@ sequence_steps = Table(
 )
 
 sequence_instances = Table(
-    "sequence_instances", metadata,
+    "sequence_instances",
+    metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column(
-        "sequence_template_id", UUID(as_uuid=False), ForeignKey("sequence_templates.id"),
+        "sequence_template_id",
+        UUID(as_uuid=False),
+        ForeignKey("sequence_templates.id"),
         nullable=False,
     ),
     Column("restaurant_id", UUID(as_uuid=False), ForeignKey("restaurants.id"), nullable=False),
@@ -140,7 +153,8 @@ sequence_instances = Table(
 )
 
 tasks = Table(
-    "tasks", metadata,
+    "tasks",
+    metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("organisation_id", UUID(as_uuid=False), nullable=False),
     Column("restaurant_id", UUID(as_uuid=False)),

@@ -123,8 +123,14 @@ def demo_org(engine: Engine) -> str:
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No setting leaks in from the developer's shell or working directory."""
-    for var in ("SEQCTL_DATABASE_URL", "DATABASE_URL", "SEQCTL_ORG", "SEQCTL_TIMEZONE",
-                "SEQCTL_USER", "GITHUB_ACTIONS"):
+    for var in (
+        "SEQCTL_DATABASE_URL",
+        "DATABASE_URL",
+        "SEQCTL_ORG",
+        "SEQCTL_TIMEZONE",
+        "SEQCTL_USER",
+        "GITHUB_ACTIONS",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -138,7 +144,7 @@ class Result:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    """Runs ``seqctl ARGS…`` in-process through the real entry point (exit-code mapping included)."""
+    """Runs ``seqctl ARGS…`` in-process through the real entry point and its exit codes."""
     from seqctl.cli import main
 
     def run(*args: str) -> Result:

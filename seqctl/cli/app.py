@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -57,7 +57,7 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -103,7 +103,9 @@ def global_options(
     ] = None,
     timezone: Annotated[
         str | None,
-        typer.Option("--timezone", help="IANA time zone for dates and calendar days (default UTC)."),
+        typer.Option(
+            "--timezone", help="IANA time zone for dates and calendar days (default UTC)."
+        ),
     ] = None,
     as_user: Annotated[
         str | None,

@@ -70,7 +70,9 @@ def db_current(
     with open_db(ctx, require_schema=False) as db, db.connect() as conn:
         revision = current(conn)
     if format is OutputFormat.json:
-        emit_json({"revision": revision, "head": HEAD_REVISION, "up_to_date": revision == HEAD_REVISION})
+        emit_json(
+            {"revision": revision, "head": HEAD_REVISION, "up_to_date": revision == HEAD_REVISION}
+        )
     else:
         out(f"{revision or 'base'}{' (head)' if revision == HEAD_REVISION else ''}")
 
@@ -78,7 +80,8 @@ def db_current(
 @db_app.command("sql")
 def db_sql(
     revisions: Annotated[
-        str, typer.Argument(help="Range FROM:TO, e.g. base:head, 002:004, or 004:base to roll back.")
+        str,
+        typer.Argument(help="Range FROM:TO, e.g. base:head, 002:004, or 004:base to roll back."),
     ] = "base:head",
 ) -> None:
     """Print the SQL of a migration range for review, without touching a database."""
@@ -90,7 +93,9 @@ def db_sql(
         raise UsageError(f"expected a range FROM:TO, got {revisions!r}", hint="e.g. base:head")
     order = ["base", "001", "002", "003", "004", "head"]
     if start not in order or end not in order:
-        raise UsageError(f"unknown revision in {revisions!r}", hint="revisions: " + ", ".join(order))
+        raise UsageError(
+            f"unknown revision in {revisions!r}", hint="revisions: " + ", ".join(order)
+        )
     going_down = order.index(start) > order.index(end)
     out(offline_sql(revisions, downgrade_sql=going_down))
 

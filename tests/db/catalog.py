@@ -15,17 +15,27 @@ def rows(url: str, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
 
 
 def indexes(url: str) -> dict[str, str]:
-    return dict(rows(url, """
+    return dict(
+        rows(
+            url,
+            """
         SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
         JOIN pg_class c ON c.oid = i.indexrelid
         JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
-        WHERE n.nspname = 'public'"""))
+        WHERE n.nspname = 'public'""",
+        )
+    )
 
 
 def constraints(url: str) -> dict[str, str]:
-    return dict(rows(url, """
+    return dict(
+        rows(
+            url,
+            """
         SELECT conname, conrelid::regclass::text || ': ' || pg_get_constraintdef(oid)
-        FROM pg_constraint WHERE connamespace = 'public'::regnamespace"""))
+        FROM pg_constraint WHERE connamespace = 'public'::regnamespace""",
+        )
+    )
 
 
 def policies(url: str) -> dict[str, tuple[str, str, str | None, str | None]]:
@@ -38,28 +48,43 @@ def policies(url: str) -> dict[str, tuple[str, str, str | None, str | None]]:
 
 
 def triggers(url: str) -> dict[str, str]:
-    return dict(rows(url, """
-        SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal"""))
+    return dict(
+        rows(
+            url,
+            """
+        SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal""",
+        )
+    )
 
 
 def comments(url: str) -> dict[str, str]:
-    return dict(rows(url, """
+    return dict(
+        rows(
+            url,
+            """
         SELECT c.relname || COALESCE('.' || a.attname, ''), d.description
         FROM pg_description d JOIN pg_class c ON c.oid = d.objoid
         LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid
         WHERE d.classoid = 'pg_class'::regclass
-          AND c.relnamespace = 'public'::regnamespace"""))
+          AND c.relnamespace = 'public'::regnamespace""",
+        )
+    )
 
 
 def columns(url: str, table: str, schema: str = "public") -> list[tuple[Any, ...]]:
-    return rows(url, """
+    return rows(
+        url,
+        """
         SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns
-        WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position""", (schema, table))
+        WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position""",
+        (schema, table),
+    )
 
 
 def rls_enabled(url: str, table: str) -> bool:
-    return bool(rows(url, "SELECT relrowsecurity FROM pg_class WHERE oid = %s::regclass",
-                     (table,))[0][0])
+    return bool(
+        rows(url, "SELECT relrowsecurity FROM pg_class WHERE oid = %s::regclass", (table,))[0][0]
+    )
 
 
 def table_exists(url: str, qualified: str) -> bool:

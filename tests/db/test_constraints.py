@@ -45,8 +45,9 @@ class _Rollback(Exception):
     pass
 
 
-TEMPLATE_INSERT = "INSERT INTO sequence_templates (organisation_id, name, description) " \
-    "VALUES (%s, %s, %s)"
+TEMPLATE_INSERT = (
+    "INSERT INTO sequence_templates (organisation_id, name, description) VALUES (%s, %s, %s)"
+)
 
 
 @pytest.mark.parametrize(
@@ -66,16 +67,30 @@ def test_template_checks(conn: Any, name: str, description: str | None, ok: bool
 
 
 STEP_DEFAULTS: dict[str, Any] = {
-    "step_order": 1, "name": "Step", "description": None, "type": "call",
-    "priority": "medium", "delay_value": 0, "delay_unit": "days",
+    "step_order": 1,
+    "name": "Step",
+    "description": None,
+    "type": "call",
+    "priority": "medium",
+    "delay_value": 0,
+    "delay_unit": "days",
 }
 STEP_CASES = [
-    ("step_order", 0, False), ("step_order", 1, True), ("step_order", -1, False),
-    ("name", "ab", False), ("name", "abc", True), ("name", "n" * 100, True),
+    ("step_order", 0, False),
+    ("step_order", 1, True),
+    ("step_order", -1, False),
+    ("name", "ab", False),
+    ("name", "abc", True),
+    ("name", "n" * 100, True),
     ("name", "n" * 101, False),
-    ("description", "d" * 500, True), ("description", "d" * 501, False),
-    ("delay_value", -1, False), ("delay_value", 0, True), ("delay_value", 2147483647, True),
-    ("priority", "urgent", False), ("delay_unit", "weeks", False), ("type", "fax", False),
+    ("description", "d" * 500, True),
+    ("description", "d" * 501, False),
+    ("delay_value", -1, False),
+    ("delay_value", 0, True),
+    ("delay_value", 2147483647, True),
+    ("priority", "urgent", False),
+    ("delay_unit", "weeks", False),
+    ("type", "fax", False),
     *[("type", t, True) for t in ("internal_activity", "social_message", "text", "email", "call")],
     *[("priority", p, True) for p in ("low", "medium", "high")],
     *[("delay_unit", u, True) for u in ("minutes", "hours", "days")],
@@ -85,15 +100,19 @@ STEP_CASES = [
 @pytest.mark.parametrize(("field", "value", "ok"), STEP_CASES)
 def test_step_checks(conn: Any, field: str, value: Any, ok: bool) -> None:
     row = {**STEP_DEFAULTS, field: value}
-    sql = ("INSERT INTO sequence_steps (sequence_template_id, step_order, name, description, type, "
-           "priority, delay_value, delay_unit) VALUES (%(t)s, %(step_order)s, %(name)s, "
-           "%(description)s, %(type)s, %(priority)s, %(delay_value)s, %(delay_unit)s)")
+    sql = (
+        "INSERT INTO sequence_steps (sequence_template_id, step_order, name, description, type, "
+        "priority, delay_value, delay_unit) VALUES (%(t)s, %(step_order)s, %(name)s, "
+        "%(description)s, %(type)s, %(priority)s, %(delay_value)s, %(delay_unit)s)"
+    )
     assert accepted(conn, sql, {"t": TEMPLATE, **row}) is ok
 
 
 def test_step_order_unique_per_template(conn: Any) -> None:
-    sql = ("INSERT INTO sequence_steps (sequence_template_id, step_order, name, type) "
-           "VALUES (%s, 1, 'First', 'call')")
+    sql = (
+        "INSERT INTO sequence_steps (sequence_template_id, step_order, name, type) "
+        "VALUES (%s, 1, 'First', 'call')"
+    )
     conn.execute(sql, (TEMPLATE,))
     with pytest.raises(errors.UniqueViolation):
         conn.execute(sql, (TEMPLATE,))
@@ -121,39 +140,58 @@ INSTANCE_CASES = [
 
 @pytest.mark.parametrize(("status", "paused", "completed", "cancelled", "ok"), INSTANCE_CASES)
 def test_instance_status_timestamp_checks(
-    conn: Any, status: str, paused: str | None, completed: str | None, cancelled: str | None,
+    conn: Any,
+    status: str,
+    paused: str | None,
+    completed: str | None,
+    cancelled: str | None,
     ok: bool,
 ) -> None:
-    sql = ("INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id, "
-           "name, status, total_steps, paused_at, completed_at, cancelled_at) "
-           "VALUES (%s, %s, %s, 'i', %s, 1, %s, %s, %s)")
-    assert accepted(conn, sql, (TEMPLATE, RESTAURANT, ORG, status, paused, completed,
-                                cancelled)) is ok
+    sql = (
+        "INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id, "
+        "name, status, total_steps, paused_at, completed_at, cancelled_at) "
+        "VALUES (%s, %s, %s, 'i', %s, 1, %s, %s, %s)"
+    )
+    assert (
+        accepted(conn, sql, (TEMPLATE, RESTAURANT, ORG, status, paused, completed, cancelled)) is ok
+    )
 
 
 @pytest.mark.parametrize("total", [0, 1])
 def test_instance_total_steps(conn: Any, total: int) -> None:
-    sql = ("INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id, "
-           "name, total_steps) VALUES (%s, %s, %s, 'i', %s)")
+    sql = (
+        "INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id, "
+        "name, total_steps) VALUES (%s, %s, %s, 'i', %s)"
+    )
     assert accepted(conn, sql, (TEMPLATE, RESTAURANT, ORG, total)) is (total > 0)
 
 
 def _instance(conn: Any) -> str:
-    return str(conn.execute(
-        "INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id, "
-        "name, total_steps) VALUES (%s, %s, %s, 'i', 2) RETURNING id", (TEMPLATE, RESTAURANT, ORG)
-    ).fetchone()[0])
+    return str(
+        conn.execute(
+            "INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id, "
+            "name, total_steps) VALUES (%s, %s, %s, 'i', 2) RETURNING id",
+            (TEMPLATE, RESTAURANT, ORG),
+        ).fetchone()[0]
+    )
 
 
 @pytest.mark.parametrize(
     ("linked", "order", "ok"),
-    [(False, None, True), (True, 1, True), (True, None, False), (False, 1, False),
-     (True, 0, False)],
+    [
+        (False, None, True),
+        (True, 1, True),
+        (True, None, False),
+        (False, 1, False),
+        (True, 0, False),
+    ],
 )
 def test_task_sequence_consistency(conn: Any, linked: bool, order: int | None, ok: bool) -> None:
     instance = _instance(conn) if linked else None
-    sql = ("INSERT INTO tasks (organisation_id, name, sequence_instance_id, sequence_step_order) "
-           "VALUES (%s, 't', %s, %s)")
+    sql = (
+        "INSERT INTO tasks (organisation_id, name, sequence_instance_id, sequence_step_order) "
+        "VALUES (%s, 't', %s, %s)"
+    )
     assert accepted(conn, sql, (ORG, instance, order)) is ok
 
 

@@ -32,22 +32,34 @@ def seeded(database_url: str) -> str:
             GRANT SELECT ON auth.users TO {ROLE};
         """)
         for org, user, tpl, letter in ((ORG_A, USER_A, TPL_A, "A"), (ORG_B, USER_B, TPL_B, "B")):
-            conn.execute("INSERT INTO organisations (id, name) VALUES (%s, %s)", (org, f"Org {letter}"))
-            conn.execute("INSERT INTO auth.users (id, email) VALUES (%s, %s)",
-                         (user, f"{letter}@x.example"))
+            conn.execute(
+                "INSERT INTO organisations (id, name) VALUES (%s, %s)", (org, f"Org {letter}")
+            )
+            conn.execute(
+                "INSERT INTO auth.users (id, email) VALUES (%s, %s)", (user, f"{letter}@x.example")
+            )
             conn.execute("INSERT INTO profiles (id, organisation_id) VALUES (%s, %s)", (user, org))
             restaurant = conn.execute(
                 "INSERT INTO restaurants (organisation_id, name) VALUES (%s, %s) RETURNING id",
-                (org, f"Restaurant {letter}")).fetchone()[0]  # type: ignore[index]
-            conn.execute("INSERT INTO sequence_templates (id, organisation_id, name) "
-                         "VALUES (%s, %s, %s)", (tpl, org, f"Template {letter}"))
-            conn.execute("INSERT INTO sequence_steps (sequence_template_id, step_order, name, type) "
-                         "VALUES (%s, 1, 'Call them', 'call')", (tpl,))
-            conn.execute("INSERT INTO sequence_instances (sequence_template_id, restaurant_id, "
-                         "organisation_id, name, total_steps) VALUES (%s, %s, %s, %s, 1)",
-                         (tpl, restaurant, org, f"Instance {letter}"))
-        conn.execute("INSERT INTO auth.users (id, email) VALUES (%s, 'nobody@x.example')",
-                     (USER_NONE,))
+                (org, f"Restaurant {letter}"),
+            ).fetchone()[0]  # type: ignore[index]
+            conn.execute(
+                "INSERT INTO sequence_templates (id, organisation_id, name) VALUES (%s, %s, %s)",
+                (tpl, org, f"Template {letter}"),
+            )
+            conn.execute(
+                "INSERT INTO sequence_steps (sequence_template_id, step_order, name, type) "
+                "VALUES (%s, 1, 'Call them', 'call')",
+                (tpl,),
+            )
+            conn.execute(
+                "INSERT INTO sequence_instances (sequence_template_id, restaurant_id, "
+                "organisation_id, name, total_steps) VALUES (%s, %s, %s, %s, 1)",
+                (tpl, restaurant, org, f"Instance {letter}"),
+            )
+        conn.execute(
+            "INSERT INTO auth.users (id, email) VALUES (%s, 'nobody@x.example')", (USER_NONE,)
+        )
     return database_url
 
 
@@ -56,8 +68,10 @@ def as_user(seeded: str) -> Iterator[Any]:
     def connect(user: str) -> psycopg.Connection[tuple[Any, ...]]:
         conn = psycopg.connect(seeded)
         conn.execute(f"SET ROLE {ROLE}")
-        conn.execute("SELECT set_config('request.jwt.claims', %s, false)",
-                     (json.dumps({"sub": user, "role": "authenticated"}),))
+        conn.execute(
+            "SELECT set_config('request.jwt.claims', %s, false)",
+            (json.dumps({"sub": user, "role": "authenticated"}),),
+        )
         conn.commit()  # session-level: survives the rollbacks of the tests
         return conn
 
@@ -76,8 +90,10 @@ def orgs_visible(conn: Any, table: str) -> set[str]:
     if table == "sequence_steps":
         sql = "SELECT sequence_template_id::text FROM sequence_steps"
         return {"A" if r[0] == TPL_A else "B" for r in conn.execute(sql)}
-    return {"A" if r[0] == ORG_A else "B"
-            for r in conn.execute(f"SELECT organisation_id::text FROM {table}")}
+    return {
+        "A" if r[0] == ORG_A else "B"
+        for r in conn.execute(f"SELECT organisation_id::text FROM {table}")
+    }
 
 
 @pytest.mark.parametrize("table", TABLES)
@@ -102,27 +118,37 @@ def test_updates_and_deletes_reach_only_own_rows(as_user: Any, seeded: str, tabl
     conn.commit()
     with psycopg.connect(seeded) as admin:  # superuser: B's rows are all still there
         if table == "sequence_steps":
-            left = admin.execute("SELECT count(*) FROM sequence_steps WHERE sequence_template_id "
-                                 "= %s", (TPL_B,)).fetchone()
+            left = admin.execute(
+                "SELECT count(*) FROM sequence_steps WHERE sequence_template_id = %s", (TPL_B,)
+            ).fetchone()
         else:
-            left = admin.execute(f"SELECT count(*) FROM {table} WHERE organisation_id = %s",
-                                 (ORG_B,)).fetchone()
+            left = admin.execute(
+                f"SELECT count(*) FROM {table} WHERE organisation_id = %s", (ORG_B,)
+            ).fetchone()
         assert left == (1,)
 
 
 def test_inserts_for_another_organisation_fail(as_user: Any) -> None:
     conn = as_user(USER_A)
-    conn.execute("INSERT INTO sequence_templates (organisation_id, name) VALUES (%s, 'Mine')",
-                 (ORG_A,))
+    conn.execute(
+        "INSERT INTO sequence_templates (organisation_id, name) VALUES (%s, 'Mine')", (ORG_A,)
+    )
     with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
-        conn.execute("INSERT INTO sequence_templates (organisation_id, name) VALUES (%s, 'Theirs')",
-                     (ORG_B,))
+        conn.execute(
+            "INSERT INTO sequence_templates (organisation_id, name) VALUES (%s, 'Theirs')", (ORG_B,)
+        )
     conn.rollback()
     with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
-        conn.execute("INSERT INTO sequence_steps (sequence_template_id, step_order, name, type) "
-                     "VALUES (%s, 2, 'Sneaky', 'call')", (TPL_B,))
+        conn.execute(
+            "INSERT INTO sequence_steps (sequence_template_id, step_order, name, type) "
+            "VALUES (%s, 2, 'Sneaky', 'call')",
+            (TPL_B,),
+        )
     conn.rollback()
     with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
-        conn.execute("INSERT INTO sequence_instances (sequence_template_id, restaurant_id, "
-                     "organisation_id, name, total_steps) SELECT %s, r.id, %s, 'x', 1 "
-                     "FROM restaurants r LIMIT 1", (TPL_B, ORG_B))
+        conn.execute(
+            "INSERT INTO sequence_instances (sequence_template_id, restaurant_id, "
+            "organisation_id, name, total_steps) SELECT %s, r.id, %s, 'x', 1 "
+            "FROM restaurants r LIMIT 1",
+            (TPL_B, ORG_B),
+        )

@@ -41,15 +41,17 @@ def test_precedence(tmp_path: Path) -> None:
 
 
 def test_seqctl_table_in_file(tmp_path: Path) -> None:
-    (tmp_path / "seqctl.toml").write_text('[seqctl]\nlock_timeout = 5\n')
+    (tmp_path / "seqctl.toml").write_text("[seqctl]\nlock_timeout = 5\n")
     assert load_settings({}, {}, tmp_path).lock_timeout == 5.0
 
 
 @pytest.mark.parametrize(
     ("flags", "message"),
-    [({"timezone": "Mars/Olympus"}, "unknown time zone"),
-     ({"lock_timeout": "soon"}, "lock_timeout"),
-     ({"database_url": "sqlite:///x.db"}, "unsupported database URL")],
+    [
+        ({"timezone": "Mars/Olympus"}, "unknown time zone"),
+        ({"lock_timeout": "soon"}, "lock_timeout"),
+        ({"database_url": "sqlite:///x.db"}, "unsupported database URL"),
+    ],
 )
 def test_invalid_settings(tmp_path: Path, flags: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
