@@ -8,6 +8,7 @@ between transactions (locks and settings are transaction-scoped).
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,15 +34,37 @@ class Database:
         return "embedded PostgreSQL (.seqctl/pgdata)" if self.embedded else mask_url(self.url)
 
     @contextlib.contextmanager
-    def begin(self) -> Iterator[Connection]:
-        """A connection inside one transaction: committed on success, rolled back on error."""
+    def begin(self, *, as_user: str | None = None) -> Iterator[Connection]:
+        """A connection inside one transaction: committed on success, rolled back on error.
+
+        With ``as_user`` (a user id), the transaction runs under row level security as that
+        user: the ``authenticated`` role and the JWT claims, as Supabase sets them.
+        """
         with translate_errors(self.url), self.engine.begin() as conn:
+            if as_user is not None:
+                act_as(conn, as_user)
             yield conn
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
         with translate_errors(self.url), self.engine.connect() as conn:
             yield conn
+
+
+AUTHENTICATED_ROLE = "authenticated"
+
+
+def act_as(conn: Connection, user_id: str) -> None:
+    """For the rest of this transaction, be ``user_id`` under row level security."""
+    claims = json.dumps({"sub": user_id, "role": AUTHENTICATED_ROLE})
+    conn.execute(
+        text(
+            "SELECT set_config('request.jwt.claims', :claims, true), "
+            "set_config('request.jwt.claim.sub', :sub, true), "
+            "set_config('role', :role, true)"
+        ),
+        {"claims": claims, "sub": user_id, "role": AUTHENTICATED_ROLE},
+    )
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -10,6 +10,24 @@ task_templates, message_templates and tasks.
 from __future__ import annotations
 
 PREEXISTING_SQL = r"""
+-- remember whether this database is getting seqctl's own CRM tables (not Supabase's)
+SELECT set_config('seqctl.creates_crm', (to_regclass('public.tasks') IS NULL)::text, true);
+
+-- Supabase's `authenticated` role, for row level security (seqctl --as-user). Where seqctl
+-- made the CRM tables itself (not on Supabase), it also gives that role what Supabase
+-- gives it: table privileges by default, and organisation policies on the CRM tables.
+DO $seqctl$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+    BEGIN
+      CREATE ROLE authenticated NOLOGIN NOINHERIT;
+      EXECUTE format('GRANT authenticated TO %I', current_user);
+    EXCEPTION WHEN insufficient_privilege OR duplicate_object THEN
+      NULL;
+    END;
+  END IF;
+END
+$seqctl$;
 -- uuid_generate_v4(): from uuid-ossp where the server has it, else a function over
 -- gen_random_uuid() (PostgreSQL 13+ core)
 DO $seqctl$
@@ -188,6 +206,30 @@ BEGIN
     CREATE TRIGGER update_tasks_updated_at BEFORE UPDATE ON public.tasks
       FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
   END IF;
+END
+$seqctl$;
+DO $seqctl$
+DECLARE
+  crm_table text;
+BEGIN
+  IF current_setting('seqctl.creates_crm', true) IS DISTINCT FROM 'true'
+     OR NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN
+    RETURN;
+  END IF;
+  GRANT USAGE ON SCHEMA public, auth TO authenticated;
+  ALTER DEFAULT PRIVILEGES IN SCHEMA public
+    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO authenticated;
+  GRANT SELECT ON public.organisations, public.profiles TO authenticated;
+  FOREACH crm_table IN ARRAY ARRAY['restaurants', 'task_templates', 'message_templates', 'tasks']
+  LOOP
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON public.%I TO authenticated',
+                   crm_table);
+    EXECUTE format('ALTER TABLE public.%I ENABLE ROW LEVEL SECURITY', crm_table);
+    EXECUTE format(
+      'CREATE POLICY %I ON public.%I FOR ALL USING (organisation_id IN '
+      '(SELECT organisation_id FROM public.profiles WHERE id = auth.uid()))',
+      crm_table || '_org_policy', crm_table);
+  END LOOP;
 END
 $seqctl$;
 """

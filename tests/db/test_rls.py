@@ -152,3 +152,30 @@ def test_inserts_for_another_organisation_fail(as_user: Any) -> None:
             "FROM restaurants r LIMIT 1",
             (TPL_B, ORG_B),
         )
+
+
+def test_seqctl_act_as_is_subject_to_rls(seeded: str) -> None:
+    """What `--as-user` uses: the `authenticated` role with the user's JWT claims."""
+    from sqlalchemy import text
+
+    from seqctl.database import Database, make_engine
+
+    database = Database(make_engine(seeded), seeded)
+    try:
+        for user, expected in ((USER_A, {ORG_A}), (USER_B, {ORG_B}), (USER_NONE, set())):
+            with database.begin(as_user=user) as conn:
+                assert conn.execute(text("SELECT current_user")).scalar() == "authenticated"
+                for table in ("sequence_templates", "sequence_instances", "restaurants", "tasks"):
+                    seen = {
+                        str(r)
+                        for r in conn.execute(
+                            text(f"SELECT DISTINCT organisation_id FROM {table}")
+                        ).scalars()
+                    }
+                    assert seen <= expected, table
+                    if table != "tasks":
+                        assert seen == expected, table
+        with database.begin() as conn:  # the role and claims ended with the transaction
+            assert conn.execute(text("SELECT current_user")).scalar() != "authenticated"
+    finally:
+        database.engine.dispose()
