@@ -41,7 +41,10 @@ def main() -> None:
             ("python -c pass (baseline)", [sys.executable, "-c", "pass"]),
             ("seqctl --version", [sys.executable, "-m", "seqctl", "--version"]),
             ("seqctl --help", [sys.executable, "-m", "seqctl", "--help"]),
-            ("seqctl validate one.yaml", [sys.executable, "-m", "seqctl", "validate", str(template)]),
+            (
+                "seqctl validate one.yaml",
+                [sys.executable, "-m", "seqctl", "validate", str(template)],
+            ),
         ]
         print(f"{'command':<32} {'best s':>8} {'median s':>9}")
         for label, command in cases:
