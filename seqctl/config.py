@@ -109,11 +109,17 @@ def _check_timezone(name: str) -> None:
 
 
 def check_url(url: str) -> None:
-    scheme = urlsplit(url).scheme.lower()
+    hint = "use postgresql://user:password@host:5432/dbname"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError as error:
+        raise ConfigError(f"invalid database URL {mask_url(url)}: {error}", hint=hint) from None
+    scheme = parts.scheme.lower()
     if scheme not in ("postgres", "postgresql", "postgresql+psycopg"):
         raise ConfigError(
             f"unsupported database URL scheme {scheme or '(none)'!r} in {mask_url(url)}",
-            hint="use postgresql://user:password@host:5432/dbname",
+            hint=hint,
         )
 
 

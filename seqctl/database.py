@@ -40,14 +40,19 @@ class Database:
         With ``as_user`` (a user id), the transaction runs under row level security as that
         user: the ``authenticated`` role and the JWT claims, as Supabase sets them.
         """
-        with translate_errors(self.url), self.engine.begin() as conn:
+        with self.connect() as conn, translate_errors(self.url), conn.begin():
             if as_user is not None:
                 act_as(conn, as_user)
             yield conn
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
-        with translate_errors(self.url), self.engine.connect() as conn:
+        """A connection; failing to connect at all is DatabaseUnavailable (exit 3)."""
+        try:
+            conn = self.engine.connect()
+        except exc.DBAPIError as error:
+            raise unavailable(error, self.url) from None
+        with translate_errors(self.url), conn:
             yield conn
 
 
@@ -128,44 +133,31 @@ def translate_errors(url: str) -> Iterator[None]:
         raise from_driver_error(error, url) from None
 
 
+def unavailable(error: exc.DBAPIError, url: str) -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        f"cannot connect to the database at {describe_host(url)}: {_detail(error)}",
+        hint="check that the server is running and that the host, port, user, password and "
+        "database name of --database-url (or SEQCTL_DATABASE_URL) are right",
+    )
+
+
 def from_driver_error(error: exc.DBAPIError, url: str) -> Exception:
-    orig = error.orig
-    detail = _first_line(str(orig)) if orig is not None else type(error).__name__
-    if (
-        error.connection_invalidated
-        or isinstance(error, exc.OperationalError)
-        and _is_connect_error(detail)
-    ):
-        return DatabaseUnavailable(
-            f"cannot connect to the database at {describe_host(url)}: {detail}",
-            hint="check that the server is running and that the host, port, user, password and "
-            "database name of --database-url (or SEQCTL_DATABASE_URL) are right",
-        )
-    sqlstate = getattr(orig, "sqlstate", None)
+    if error.connection_invalidated:
+        return unavailable(error, url)
+    detail = _detail(error)
+    sqlstate = getattr(error.orig, "sqlstate", None)
     if sqlstate == "42P01":  # undefined_table
         return SchemaNotMigrated(
             f"the database at {describe_host(url)} has no seqctl schema ({detail})",
             hint="run `seqctl db upgrade`",
         )
-    return DatabaseError(
-        f"database error: {detail}" + (f" [SQLSTATE {sqlstate}]" if sqlstate else "")
-    )
+    suffix = f" [SQLSTATE {sqlstate}]" if sqlstate else ""
+    return DatabaseError(f"database error: {detail}{suffix}")
 
 
-def _is_connect_error(detail: str) -> bool:
-    markers = (
-        "connection failed",
-        "could not connect",
-        "connection to server",
-        "Connection refused",
-        "password authentication failed",
-        "does not exist",
-        "timeout expired",
-        "could not translate host name",
-        "no password supplied",
-        "server closed the connection",
-    )
-    return any(marker in detail for marker in markers)
+def _detail(error: exc.DBAPIError) -> str:
+    orig = error.orig
+    return _first_line(str(orig)) if orig is not None else type(error).__name__
 
 
 def _first_line(message: str) -> str:

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+POOLER_PASSWORD = "pooler-Secret-42"
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -36,7 +38,7 @@ def pgbouncer(server_url: str) -> Iterator[str]:
     # not under pytest's tmp folder: as root, pgbouncer runs as postgres and must reach it
     folder = Path(tempfile.mkdtemp(prefix="seqctl-pgbouncer-"))
     port = _free_port()
-    (folder / "users.txt").write_text('"postgres" ""\n')
+    (folder / "users.txt").write_text(f'"postgres" "{POOLER_PASSWORD}"\n')
     (folder / "pgbouncer.ini").write_text(
         f"""[databases]
 * = host={server.hostname} port={server.port or 5432}
@@ -45,7 +47,7 @@ def pgbouncer(server_url: str) -> Iterator[str]:
 listen_addr = 127.0.0.1
 listen_port = {port}
 unix_socket_dir =
-auth_type = trust
+auth_type = md5
 auth_file = {folder / "users.txt"}
 pool_mode = transaction
 max_client_conn = 500
@@ -87,4 +89,4 @@ def pooled_url(pgbouncer: str, database_url: str) -> str:
     """``database_url``, but through PgBouncer in transaction pooling mode."""
     parts = urlsplit(database_url)
     user = parts.username or "postgres"
-    return urlunsplit(parts._replace(netloc=f"{user}@{pgbouncer}"))
+    return urlunsplit(parts._replace(netloc=f"{user}:{POOLER_PASSWORD}@{pgbouncer}"))
