@@ -1,0 +1,180 @@
+"""Finding templates, restaurants, instances and tasks of an organisation by what a person types.
+
+Templates: key (``metadata.seqctl.key``), exact name or UUID. Restaurants: exact name or
+UUID. Instances and tasks: UUID only. A row of another organisation is "not found".
+Restaurants are resolved in a constant number of statements, however many are given.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+
+from . import tables
+from .errors import NotFound, UsageError
+from .lookup import is_uuid
+
+RESTAURANT_FIELDS = (
+    "id", "name", "email", "phone", "address", "city", "website", "cuisine",
+    "contact_name", "contact_email", "contact_phone",
+)
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    name: str
+    key: str | None
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class RestaurantMatch:
+    """What one reference given by the user turned out to be."""
+
+    ref: str
+    row: dict[str, Any] | None = None  # the restaurants columns of RESTAURANT_FIELDS
+    error: str | None = None  # restaurant_not_found | not_in_organisation | ambiguous_restaurant
+    message: str | None = None
+
+
+def resolve_template(conn: Connection, org_id: str, ref: str) -> Template:
+    """The organisation's template with this UUID, key or exact name (in that order)."""
+    st = tables.sequence_templates
+    key = st.c.metadata["seqctl"]["key"].astext
+    conditions = [key == ref, st.c.name == ref]
+    if is_uuid(ref):
+        conditions.append(st.c.id == ref)
+    rows = conn.execute(
+        select(st.c.id, st.c.name, key.label("key"), st.c.is_active)
+        .where(st.c.organisation_id == org_id, or_(*conditions))
+        .order_by(st.c.created_at)
+    ).all()
+    for matches in (
+        [r for r in rows if str(r.id) == ref.lower()],
+        [r for r in rows if r.key == ref],
+        [r for r in rows if r.name == ref],
+    ):
+        if len(matches) == 1:
+            r = matches[0]
+            return Template(str(r.id), r.name, r.key, bool(r.is_active))
+        if len(matches) > 1:
+            ids = ", ".join(str(r.id) for r in matches)
+            raise UsageError(
+                f"{len(matches)} templates of the organisation match {ref!r} ({ids})",
+                hint="pass the template's UUID with --template",
+            )
+    names = list(
+        conn.execute(select(st.c.name).where(st.c.organisation_id == org_id)).scalars()
+    )
+    close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
+    raise NotFound(
+        f"no sequence template {ref!r} in the organisation",
+        hint=("did you mean " + " or ".join(repr(n) for n in close) + "?")
+        if close
+        else "give the template's key, exact name or UUID (see `seqctl export` or the web app)",
+    )
+
+
+def resolve_restaurants(
+    conn: Connection, org_id: str, refs: Sequence[str]
+) -> list[RestaurantMatch]:
+    """One match per distinct reference, in the order given (at most three statements)."""
+    ordered = list(dict.fromkeys(r.strip() for r in refs if r.strip()))
+    ids = [r.lower() for r in ordered if is_uuid(r)]
+    names = [r for r in ordered if not is_uuid(r)]
+    columns = ", ".join(f"r.{c}" for c in RESTAURANT_FIELDS)
+    by_id: dict[str, dict[str, Any]] = {}
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    if ids:
+        query = text(
+            f"SELECT {columns} FROM restaurants r "
+            "WHERE r.id = ANY(:ids) AND r.organisation_id = :org"
+        ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=False))))
+        for row in conn.execute(query, {"ids": ids, "org": org_id}).mappings():
+            by_id[str(row["id"])] = _plain(row)
+    if names:
+        query = text(
+            f"SELECT {columns} FROM unnest(CAST(:names AS text[])) AS n(name) "
+            "JOIN restaurants r ON r.name = n.name AND r.organisation_id = :org ORDER BY r.id"
+        )
+        for row in conn.execute(query, {"names": names, "org": org_id}).mappings():
+            by_name.setdefault(row["name"], []).append(_plain(row))
+    matches: list[RestaurantMatch] = []
+    for ref in ordered:
+        found = [by_id[ref.lower()]] if ref.lower() in by_id else by_name.get(ref, [])
+        if len(found) == 1:
+            matches.append(RestaurantMatch(ref, row=found[0]))
+        elif len(found) > 1:
+            listing = ", ".join(str(r["id"]) for r in found)
+            matches.append(RestaurantMatch(
+                ref, error="ambiguous_restaurant",
+                message=f"{len(found)} restaurants are named {ref!r} ({listing}); give a UUID",
+            ))
+        else:
+            matches.append(RestaurantMatch(ref))
+    missing = [m.ref for m in matches if m.row is None and m.error is None]
+    elsewhere = _in_other_organisations(conn, org_id, missing) if missing else set()
+    return [
+        m if m.row is not None or m.error is not None
+        else RestaurantMatch(
+            m.ref, error="not_in_organisation",
+            message=f"restaurant {m.ref!r} belongs to another organisation",
+        ) if m.ref in elsewhere
+        else RestaurantMatch(
+            m.ref, error="restaurant_not_found", message=f"no restaurant {m.ref!r}"
+        )
+        for m in matches
+    ]
+
+
+def _in_other_organisations(conn: Connection, org_id: str, refs: list[str]) -> set[str]:
+    ids = [r.lower() for r in refs if is_uuid(r)]
+    names = [r for r in refs if not is_uuid(r)]
+    query = text(
+        "SELECT r.id::text AS ref FROM restaurants r WHERE r.id = ANY(CAST(:ids AS uuid[])) "
+        "AND r.organisation_id <> :org "
+        "UNION SELECT r.name FROM restaurants r WHERE r.name = ANY(CAST(:names AS text[])) "
+        "AND r.organisation_id <> :org"
+    )
+    found = set(conn.execute(query, {"ids": ids, "names": names, "org": org_id}).scalars())
+    return {r for r in refs if r in found or r.lower() in found}
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    return {k: (str(v) if k == "id" else v) for k, v in dict(row).items()}
+
+
+def require_uuids(values: Iterable[str], what: str) -> list[str]:
+    """The values as lower-case UUIDs, de-duplicated in order; a usage error names bad ones."""
+    items = list(dict.fromkeys(v.strip().lower() for v in values))
+    bad = [v for v in items if not is_uuid(v)]
+    if bad:
+        raise UsageError(
+            f"not a {what} id: {', '.join(repr(b) for b in bad)}",
+            hint=f"{what}s are given by UUID (see `seqctl status`)",
+        )
+    if not items:
+        raise UsageError(f"no {what} given")
+    return items
+
+
+def restaurant_ids(conn: Connection, org_id: str, ref: str) -> list[str]:
+    """Ids of the organisation's restaurants matching one reference (for filters)."""
+    match = resolve_restaurants(conn, org_id, [ref])[0]
+    if match.row is not None:
+        return [str(match.row["id"])]
+    if match.error == "ambiguous_restaurant":
+        rows = conn.execute(
+            select(tables.restaurants.c.id).where(
+                tables.restaurants.c.organisation_id == org_id,
+                tables.restaurants.c.name == ref,
+            )
+        ).scalars()
+        return [str(r) for r in rows]
+    raise NotFound(match.message or f"no restaurant {ref!r}", hint="give a name or UUID")

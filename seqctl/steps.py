@@ -1,0 +1,79 @@
+"""A template's steps as read once when instances start: what each task is made from.
+
+Read once per run, so a run is consistent even if the template is edited meanwhile; each
+task records its step's delay (``metadata.sequence``) so later edits never reach it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from .rendering import CompiledMessage, compile_message
+
+
+@dataclass(frozen=True)
+class Step:
+    """A template step as read once at the start of the run (later edits do not matter)."""
+
+    position: int  # 1..N: the task's sequence_step_order
+    step_id: str
+    step_order: int
+    name: str
+    description: str | None
+    type: str
+    priority: str
+    task_template_id: str | None
+    message_template_id: str | None
+    message: str | None
+    delay_value: int
+    delay_unit: str
+
+    @property
+    def compiled(self) -> CompiledMessage | None:
+        return compile_message(self.message) if self.message is not None else None
+
+
+def load_steps(conn: Connection, template_id: str) -> list[Step]:
+    """The template's steps in order; message = message template, task template, custom."""
+    rows = conn.execute(
+        text(
+            "SELECT s.id, s.step_order, s.name, s.description, s.type, s.priority, "
+            "s.task_template_id, s.message_template_id, s.delay_value, s.delay_unit, "
+            "COALESCE(NULLIF(mt.content, ''), NULLIF(tt.default_message, ''), s.custom_message) "
+            "AS message "
+            "FROM sequence_steps s "
+            "LEFT JOIN message_templates mt ON mt.id = s.message_template_id "
+            "LEFT JOIN task_templates tt ON tt.id = s.task_template_id "
+            "WHERE s.sequence_template_id = :id ORDER BY s.step_order"
+        ),
+        {"id": template_id},
+    ).all()
+    return [
+        Step(
+            position, str(r.id), r.step_order, r.name, r.description, r.type, r.priority,
+            str(r.task_template_id) if r.task_template_id else None,
+            str(r.message_template_id) if r.message_template_id else None,
+            r.message, r.delay_value, r.delay_unit,
+        )
+        for position, r in enumerate(rows, start=1)
+    ]
+
+
+def steps_json(template_id: str, steps: list[Step]) -> str:
+    """The steps as JSON rows for ``jsonb_to_recordset``, each with its task metadata."""
+    return json.dumps([
+        {
+            "position": s.position, "name": s.name, "description": s.description,
+            "type": s.type, "priority": s.priority, "task_template_id": s.task_template_id,
+            "message_template_id": s.message_template_id, "message": s.message,
+            "delay_value": s.delay_value, "delay_unit": s.delay_unit,
+            "metadata": {"sequence": {
+                "template_id": template_id, "step_id": s.step_id, "step_order": s.step_order,
+                "delay_value": s.delay_value, "delay_unit": s.delay_unit,
+            }},
+        }
+        for s in steps
+    ])
