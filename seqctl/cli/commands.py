@@ -1,3 +1,4 @@
 """Imports every command module so that its commands register on the app."""
 
 from . import db_commands  # noqa: F401
+from . import instance_commands  # noqa: F401

@@ -1,0 +1,288 @@
+"""`seqctl apply`, `status`, `pause/resume/cancel/finish`, `task complete/skip`, `advance`.
+
+Each command parses its options, runs one library call in one transaction, renders the
+result (``instance_views``) and returns; library errors become exit codes in ``app.main``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import Connection
+
+from ..errors import UsageError
+from ..lookup import Organisation, resolve_organisation
+from . import instance_views as views
+from .app import OutputFormat, app, emit_json, open_db, out, state, stdout_is_terminal
+
+PROGRESS_THRESHOLD = 20  # restaurants; fewer than this show no progress bar
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+InstancesArg = Annotated[list[str], typer.Argument(help="Instance UUIDs.", show_default=False)]
+TasksArg = Annotated[list[str], typer.Argument(help="Task UUIDs.", show_default=False)]
+
+
+class Status(StrEnum):
+    active = "active"
+    paused = "paused"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+@contextlib.contextmanager
+def _transaction(ctx: typer.Context) -> Iterator[tuple[Connection, Organisation]]:
+    with open_db(ctx) as db, db.begin() as conn:
+        yield conn, resolve_organisation(conn, state(ctx).settings.org)
+
+
+def _emit(format: OutputFormat, lines: list[str], payload: dict[str, Any]) -> None:
+    if format is OutputFormat.json:
+        emit_json(payload)
+    else:
+        for line in lines:
+            out(line)
+
+
+def _read_restaurants(path: Path) -> list[str]:
+    try:
+        content = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read --restaurants-file {path}: {error.strerror}") from None
+    lines = (line.strip() for line in content.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("starting"), BarColumn(), MofNCompleteColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("apply", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+@app.command("apply")
+def apply(
+    ctx: typer.Context,
+    template: Annotated[str, typer.Option("--template", "-t", help="Template key, name or UUID.",
+                                          show_default=False)],
+    restaurant: Annotated[list[str] | None, typer.Option(
+        "--restaurant", "-r", help="Restaurant name or UUID (repeatable).", show_default=False
+    )] = None,
+    restaurants_file: Annotated[Path | None, typer.Option(
+        "--restaurants-file", help="File with one restaurant name or UUID per line ('-': stdin; "
+        "blank lines and # comments ignored).", show_default=False
+    )] = None,
+    assign_to: Annotated[str | None, typer.Option(
+        "--assign-to", help="Assignee (email or UUID). Default: the acting user (--as-user).",
+        show_default=False,
+    )] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show the instances and tasks that would be created; write nothing."
+    )] = False,
+    format: FormatOption = OutputFormat.text,
+) -> int:
+    """Start a template for restaurants: one instance each, with a task for every step.
+
+    A restaurant that already has an active or paused instance of the template is skipped
+    (already_active), so a bulk apply can be re-run. All in one transaction.
+
+    Examples:
+
+      seqctl apply -t restaurant-onboarding -r "Luigi's Trattoria" -r "Spice Route"
+
+      seqctl apply -t restaurant-onboarding --restaurants-file leads.txt --dry-run
+    """
+    from ..instances import UnknownRestaurants, apply_template
+
+    refs = list(restaurant or []) + (_read_restaurants(restaurants_file) if restaurants_file
+                                     else [])
+    if not refs:
+        raise UsageError("no restaurant given", hint="use --restaurant or --restaurants-file")
+    settings = state(ctx).settings
+    show_bar = (format is OutputFormat.text and stdout_is_terminal() and sys.stderr.isatty()
+                and len(refs) > PROGRESS_THRESHOLD)
+    try:
+        with _transaction(ctx) as (conn, org), _progress(show_bar) as progress:
+            report = apply_template(
+                conn, org, template, refs, assign_to=assign_to, acting_user=settings.user,
+                timezone=settings.timezone, dry_run=dry_run, progress=progress,
+            )
+    except UnknownRestaurants as error:
+        if format is OutputFormat.json:
+            emit_json({"template": template, "dry_run": dry_run, "results": [
+                {"ref": o.ref, "result": o.result, "message": o.message} for o in error.outcomes
+            ]})
+        raise
+    _emit(format, views.apply_lines(report, settings.zone), views.apply_json(report, settings.zone))
+    return 0
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    instance: Annotated[str | None, typer.Argument(
+        help="Instance UUID: show its step timeline.", show_default=False)] = None,
+    restaurant: Annotated[str | None, typer.Option(
+        "--restaurant", "-r", help="Only this restaurant (name or UUID).", show_default=False
+    )] = None,
+    template: Annotated[str | None, typer.Option(
+        "--template", "-t", help="Only this template (key, name or UUID).", show_default=False
+    )] = None,
+    status: Annotated[list[Status] | None, typer.Option(
+        "--status", "-s", help="Only instances in this status (repeatable).", show_default=False
+    )] = None,
+    assigned_to: Annotated[str | None, typer.Option(
+        "--assigned-to", help="Only instances assigned to this user (email or UUID).",
+        show_default=False,
+    )] = None,
+    limit: Annotated[int, typer.Option(
+        "--limit", min=0, help="Show at most this many instances (0: all)."
+    )] = 100,
+    format: FormatOption = OutputFormat.text,
+) -> int:
+    """Instances of the organisation and their progress, soonest due first.
+
+    Examples:
+
+      seqctl status --status active --assigned-to sam@demo.example
+
+      seqctl status 0b9c6a4e-…   (one instance: its steps and the active task's message)
+    """
+    from ..status import instance_detail, list_instances
+
+    settings = state(ctx).settings
+    zone = settings.zone
+    if instance is not None:
+        if any(v is not None for v in (restaurant, template, status, assigned_to)):
+            raise UsageError("filters do not apply to a single instance",
+                             hint="give either INSTANCE or filters")
+        with _transaction(ctx) as (conn, org):
+            detail = instance_detail(conn, org.id, instance, timezone=settings.timezone)
+        _emit(format, views.detail_lines(detail, zone), views.detail_json(detail, zone))
+        return 0
+    with _transaction(ctx) as (conn, org):
+        report = list_instances(
+            conn, org.id, restaurant=restaurant, template=template,
+            status=[s.value for s in status or []], assigned_to=assigned_to, limit=limit or None,
+            timezone=settings.timezone,
+        )
+    _emit(format, views.status_lines(report, zone), views.status_json(report, zone))
+    if format is OutputFormat.text and len(report.rows) < report.total:
+        typer.echo(f"showing {len(report.rows)} of {report.total} instances; "
+                   "--limit 0 shows all", err=True)
+    return 0
+
+
+def _lifecycle(ctx: typer.Context, action: str, ids: list[str], format: OutputFormat) -> int:
+    from ..lifecycle import transition
+
+    settings = state(ctx).settings
+    with _transaction(ctx) as (conn, org):
+        result = transition(conn, org.id, ids, action, timezone=settings.timezone)
+    _emit(format, views.transition_lines(result, settings.zone),
+          views.transition_json(result, settings.zone))
+    return 0
+
+
+@app.command("pause")
+def pause(ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
+          ) -> int:
+    """Pause active instances: nothing moves on until they are resumed."""
+    return _lifecycle(ctx, "pause", instances, format)
+
+
+@app.command("resume")
+def resume(ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
+           ) -> int:
+    """Resume paused instances; the active task's due date moves by the time spent paused."""
+    return _lifecycle(ctx, "resume", instances, format)
+
+
+@app.command("cancel")
+def cancel(ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
+           ) -> int:
+    """Cancel active or paused instances; their open tasks are cancelled (kept as history)."""
+    return _lifecycle(ctx, "cancel", instances, format)
+
+
+@app.command("finish")
+def finish(ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
+           ) -> int:
+    """Finish active or paused instances: the active task completed, pending ones cancelled."""
+    return _lifecycle(ctx, "finish", instances, format)
+
+
+task_app = typer.Typer(
+    help="Complete or skip sequence tasks; their sequences move on.\n\n"
+    "Examples:\n\n  seqctl task complete 5d2c…\n\n  seqctl task skip 5d2c… 77aa…",
+    no_args_is_help=True,
+)
+app.add_typer(task_app, name="task")
+
+
+def _tasks(ctx: typer.Context, ids: list[str], skip: bool, format: OutputFormat) -> int:
+    from ..progression import complete_tasks, skip_tasks
+
+    settings = state(ctx).settings
+    with _transaction(ctx) as (conn, org):
+        outcomes = (skip_tasks if skip else complete_tasks)(
+            conn, org.id, ids, timezone=settings.timezone
+        )
+    _emit(format, views.task_lines(outcomes, settings.zone),
+          views.task_json(outcomes, settings.zone))
+    return 0
+
+
+@task_app.command("complete")
+def task_complete(ctx: typer.Context, tasks: TasksArg, format: FormatOption = OutputFormat.text
+                  ) -> int:
+    """Complete tasks; the next step of each sequence becomes active (after its delay)."""
+    return _tasks(ctx, tasks, False, format)
+
+
+@task_app.command("skip")
+def task_skip(ctx: typer.Context, tasks: TasksArg, format: FormatOption = OutputFormat.text
+              ) -> int:
+    """Skip (cancel) tasks; the sequence moves on as if they were done."""
+    return _tasks(ctx, tasks, True, format)
+
+
+@app.command("advance")
+def advance(
+    ctx: typer.Context,
+    all_organisations: Annotated[bool, typer.Option(
+        "--all-organisations", help="Reconcile every organisation, not just --org."
+    )] = False,
+    format: FormatOption = OutputFormat.text,
+) -> int:
+    """Move on every active instance whose active task was completed or cancelled elsewhere.
+
+    Safe to run from cron and concurrently (instances another run holds are skipped).
+
+    Example:  */5 * * * *  seqctl advance --all-organisations
+    """
+    from ..progression import advance as reconcile
+
+    settings = state(ctx).settings
+    with open_db(ctx) as db, db.begin() as conn:
+        org_id = None if all_organisations else resolve_organisation(conn, settings.org).id
+        report = reconcile(conn, org_id, timezone=settings.timezone)
+    _emit(format, views.advance_lines(report, settings.zone),
+          views.advance_json(report, settings.zone))
+    return 0
