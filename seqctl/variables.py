@@ -55,9 +55,9 @@ def is_known(name: str) -> bool:
     return name in _KNOWN
 
 
-def unknown_variables(text: str) -> list[Variable]:
-    """The tokens of ``text`` whose name is not one of :data:`KNOWN_VARIABLES`."""
-    return [variable for variable in find_variables(text) if variable.name not in _KNOWN]
+def unknown_variables(text: str) -> list[str]:
+    """The names of the tokens of ``text`` that are not :data:`KNOWN_VARIABLES`, in order."""
+    return [name for name in VARIABLE_TOKEN.findall(text) if name not in _KNOWN]
 
 
 def suggest_variable(name: str) -> str | None:

@@ -2,3 +2,4 @@
 
 from . import db_commands  # noqa: F401
 from . import instance_commands  # noqa: F401
+from . import template_commands  # noqa: F401

@@ -1,0 +1,393 @@
+"""Validating template files: YAML → JSON Schema → semantic checks → ``TemplateSpec``.
+
+The checker collects problems, it never raises for a bad file; ``seqctl.reporting`` prints
+them. Entry points:
+
+- :func:`validate_paths` — every file under the paths → :class:`ValidationResult`.
+- :func:`load_templates` — the same, returning the valid templates too (for plan / sync).
+- :func:`validate_bytes` — one document, for tests and tools.
+
+Beyond the schema: keys unique across the files of a run (error), step names unique in a
+template, message variables known (§5), delays of more than a year, YAML 1.1 surprises
+(warnings); and no NUL character anywhere PostgreSQL would store it (error).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .loader import LoadedFile, SourceMap, load_bytes, load_file
+from .model import Location, StepSpec, TemplateSpec
+from .problems import (
+    ERROR,
+    WARNING,
+    FileResult,
+    Problem,
+    Severity,
+    ValidationResult,
+    member_path,
+)
+from .schema import schema_checker
+from .schema_check import SchemaError
+from .template_files import default_key, find_template_files
+from .variables import KNOWN_VARIABLES, spaced_tokens, suggest_variable, unknown_variables
+
+KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+ONE_YEAR = {"minutes": 365 * 24 * 60, "hours": 365 * 24, "days": 365}
+
+# words people write for an allowed value
+_ALIASES = {
+    "sms": "text",
+    "message": "text",
+    "phone": "call",
+    "phone_call": "call",
+    "mail": "email",
+    "e-mail": "email",
+    "social": "social_message",
+    "dm": "social_message",
+    "internal": "internal_activity",
+    "task": "internal_activity",
+    "note": "internal_activity",
+    "normal": "medium",
+    "urgent": "high",
+    "min": "minutes",
+    "mins": "minutes",
+    "h": "hours",
+    "hrs": "hours",
+    "d": "days",
+}
+_DURATION = re.compile(r"\s*(\d+)\s*(minute|min|hour|hr|day|week|month)s?\s*", re.IGNORECASE)
+
+
+def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> ValidationResult:
+    """Validate every template file under ``paths`` (files or directories).
+
+    Raises :class:`~seqctl.errors.UsageError` only for a path that does not exist; every
+    problem of a file is in the result.
+    """
+    files, problems = find_template_files(paths)
+    result = ValidationResult(problems=problems)
+    result.files = [check_loaded(load_file(file)) for file in files]
+    _check_unique_keys(result.files)
+    return result
+
+
+def load_templates(
+    paths: Iterable[str | os.PathLike[str]],
+) -> tuple[list[TemplateSpec], ValidationResult]:
+    """The templates of the valid files under ``paths``, and the full validation result.
+
+    Bad files raise nothing: they are left out of the list and their problems are in the
+    result. A caller that changes the database should refuse unless
+    ``result.ok()`` (a left-out file would otherwise look like a removed template).
+    ``TemplateSpec.locations`` / ``.location(json_path)`` point into the source file for
+    errors found later (e.g. an unknown task template during sync). Raises
+    :class:`~seqctl.errors.UsageError` for a path that does not exist.
+    """
+    result = validate_paths(paths)
+    return result.templates, result
+
+
+def validate_bytes(data: bytes, file: str = "template.yaml") -> FileResult:
+    """Validate one document given as bytes; ``file`` names it and gives the default key."""
+    return check_loaded(load_bytes(data, file))
+
+
+def check_loaded(loaded: LoadedFile) -> FileResult:
+    """Schema and semantic checks of one loaded file (keys across files: not here)."""
+    result = FileResult(loaded.file, problems=list(loaded.problems))
+    if not loaded.readable or not isinstance(loaded.data, dict):
+        return result
+    data: dict[str, Any] = loaded.data
+    source = loaded.source
+    # a value the loader refused (e.g. an unsupported tag) needs no second, schema error
+    failed = set(loaded.refused)
+    for error in schema_checker()(data):
+        if error.path not in failed:
+            failed.add(error.path)
+            result.problems.append(_schema_problem(error, source, loaded))
+    for path, note in loaded.yaml11.items():
+        if path not in failed:
+            result.problems.append(Problem.at(WARNING, source[path], path, note.message, note.hint))
+    checks = _Semantics(source, failed, result.problems)
+    result.key, result.key_location = checks.key(data)
+    checks.steps(data.get("steps"))
+    if "metadata" in data:
+        checks.storable(data["metadata"], "$.metadata")
+    result.problems.sort(key=Problem.sort_key)
+    if result.valid and result.key is not None:
+        result.template = _template(data, result.key, loaded.file, source)
+    return result
+
+
+# -- schema errors as problems ------------------------------------------------------------
+
+
+def _schema_problem(error: SchemaError, source: SourceMap, loaded: LoadedFile) -> Problem:
+    location = source.key_location(error.path) if error.at_key else source.nearest(error.path)
+    message, hint = error.message, error.hint
+    if error.keyword == "type":
+        message, hint = _explain_type(error, source, loaded)
+    elif error.keyword == "enum" and hint is None:
+        value = _value_at(loaded.data, error.path)
+        if isinstance(value, str):
+            hint = _enum_hint(value)
+    return Problem.at(ERROR, location, error.path, message, hint)
+
+
+def _explain_type(error: SchemaError, source: SourceMap, loaded: LoadedFile) -> tuple[str, str]:
+    """Say why YAML produced the wrong type, and how to write what was meant."""
+    value = _value_at(loaded.data, error.path)
+    text = loaded.plain.get(error.path)  # set when YAML read unquoted text as a non-string
+    expected = error.expected_type
+    if value is None:
+        return error.message, "fill in a value (or remove the line if the key is optional)"
+    if expected == "string" and text is not None:
+        kind = "a boolean" if isinstance(value, bool) else "a number"
+        return (
+            f"{error.message}: YAML reads the unquoted `{text}` as {kind}",
+            f'quote the value: "{text}"',
+        )
+    if expected == "integer" and isinstance(value, str):
+        match = _DURATION.fullmatch(value)
+        if match:
+            return error.message, _duration_hint(int(match.group(1)), match.group(2).lower())
+        return error.message, "write a whole number without quotes, e.g. 3"
+    if expected == "boolean" and isinstance(value, str):
+        return error.message, "write true or false, without quotes"
+    if expected == "array" and isinstance(value, str):
+        return error.message, f'write a list: [{value}] or one "- item" per line'
+    return error.message, _HOW_TO_WRITE.get(expected or "", "see the schema")
+
+
+_HOW_TO_WRITE = {
+    "string": "write text; quote it if it could be read as something else",
+    "integer": "write a whole number, e.g. 3",
+    "number": "write a number, e.g. 3",
+    "boolean": "write true or false",
+    "object": "write a mapping: indented `key: value` lines, or {} for none",
+    "array": "write a list: one `- item` per line, or [a, b]",
+}
+
+
+def _duration_hint(amount: int, unit: str) -> str:
+    if unit in ("week", "month"):
+        days = amount * (7 if unit == "week" else 30)
+        return f"write delay_value: {days} and delay_unit: days (there is no {unit}s unit)"
+    unit = {"min": "minute", "hr": "hour"}.get(unit, unit)
+    return f"write delay_value: {amount} and delay_unit: {unit}s"
+
+
+def _enum_hint(value: str) -> str | None:
+    lowered = value.strip().lower()
+    if lowered in ("week", "weeks", "month", "months"):
+        return "there is no such unit; write the delay in days (1 week = 7 days)"
+    if lowered in _ALIASES:
+        return f"did you mean `{_ALIASES[lowered]}`?"
+    return None
+
+
+def _value_at(data: Any, path: str) -> Any:
+    """The value at a path this module produced (``$.a.b[0]``); ``None`` if absent."""
+    value = data
+    for name, index in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]", path[1:]):
+        if name and isinstance(value, dict):
+            value = value.get(name)
+        elif index and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
+        else:
+            return None
+    return value
+
+
+# -- semantic checks ----------------------------------------------------------------------
+
+
+class _Semantics:
+    """Checks the schema cannot express; defensive, since the data may be schema-invalid."""
+
+    def __init__(self, source: SourceMap, failed: set[str], problems: list[Problem]) -> None:
+        self.source = source
+        self.failed = failed
+        self.problems = problems
+
+    def add(self, severity: Severity, path: str, message: str, hint: str | None) -> None:
+        location = self.source.nearest(path)
+        self.problems.append(Problem.at(severity, location, path, message, hint))
+
+    def key(self, data: dict[str, Any]) -> tuple[str | None, Location | None]:
+        key = data.get("key")
+        if "key" in data:
+            if not isinstance(key, str) or "$.key" in self.failed:
+                return None, None
+            if not KEY_PATTERN.fullmatch(key):
+                self.add(
+                    ERROR, "$.key", "a key cannot contain line breaks", "write the key on one line"
+                )
+                return None, None
+            return key, self.source.nearest("$.key")
+        key = default_key(self.source.file)
+        if KEY_PATTERN.fullmatch(key):
+            return key, None
+        self.add(
+            ERROR,
+            "$",
+            f"no `key:` given, and the file name `{key}` is not a valid key (1 to 63 "
+            "lower-case letters, digits, '-' or '_')",
+            f"add `key: {_slug(key)}` or rename the file",
+        )
+        return None, None
+
+    def steps(self, steps: Any) -> None:
+        if not isinstance(steps, list):
+            return
+        names: dict[str, int] = {}
+        for index, step in enumerate(steps):
+            if not isinstance(step, dict):
+                continue
+            path = f"$.steps[{index}]"
+            name = step.get("name")
+            if isinstance(name, str) and f"{path}.name" not in self.failed:
+                first = names.setdefault(name.strip().casefold(), index)
+                if first != index:
+                    self.add(
+                        WARNING,
+                        f"{path}.name",
+                        f"step {index + 1} has the same name as step {first + 1} "
+                        f"($.steps[{first}].name): {name!r}",
+                        "give each step its own name so that their tasks can be told apart",
+                    )
+            message = step.get("custom_message")
+            if isinstance(message, str) and "{" in message:
+                self.message(message, f"{path}.custom_message")
+            if "delay_value" in step:
+                self.delay(step, path)
+            if "metadata" in step:
+                self.storable(step["metadata"], f"{path}.metadata")
+
+    def message(self, text: str, path: str) -> None:
+        for name in unknown_variables(text):
+            guess = suggest_variable(name)
+            self.add(
+                WARNING,
+                path,
+                f"unknown variable `{{{name}}}`; it will be left as written",
+                f"did you mean `{{{guess}}}`?"
+                if guess
+                else "known variables: " + ", ".join(KNOWN_VARIABLES),
+            )
+        for written, name in spaced_tokens(text):
+            if name in KNOWN_VARIABLES:
+                self.add(
+                    WARNING,
+                    path,
+                    f"`{written}` is not a variable (spaces inside braces)",
+                    f"write `{{{name}}}`",
+                )
+
+    def delay(self, step: dict[str, Any], path: str) -> None:
+        value = step.get("delay_value", 0)
+        unit = step.get("delay_unit", "days")
+        if type(value) not in (int, float) or unit not in ONE_YEAR:
+            return
+        if f"{path}.delay_value" in self.failed or value <= ONE_YEAR[unit]:
+            return
+        self.add(
+            WARNING,
+            f"{path}.delay_value",
+            f"a delay of {int(value)} {unit} is more than a year",
+            "check delay_value and delay_unit",
+        )
+
+    def storable(self, value: Any, path: str) -> None:
+        """PostgreSQL JSON cannot hold the NUL character, in keys or strings."""
+        for where, text in _strings(value, path):
+            if "\x00" in text:
+                self.add(
+                    ERROR,
+                    where,
+                    "contains the NUL character (\\u0000), which PostgreSQL cannot store",
+                    "remove it",
+                )
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            child = member_path(path, key)
+            yield child, key
+            yield from _strings(item, child)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}[{index}]")
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")
+    return slug[:63] or "my-template"
+
+
+def _check_unique_keys(results: list[FileResult]) -> None:
+    by_key: dict[str, list[FileResult]] = {}
+    for result in results:
+        if result.key is not None:
+            by_key.setdefault(result.key, []).append(result)
+    for key, sharing in by_key.items():
+        if len(sharing) < 2:
+            continue
+        for result in sharing:
+            others = ", ".join(
+                str(other.key_location or other.file) for other in sharing if other is not result
+            )
+            location = result.key_location or Location(result.file, 1, 1)
+            how = "its `key:`" if result.key_location else "the key taken from its file name"
+            result.problems.append(
+                Problem.at(
+                    ERROR,
+                    location,
+                    "$.key" if result.key_location else "$",
+                    f"key `{key}` ({how}) is also the key of {others}",
+                    "keys must be unique across the templates of one sync; change `key:` in "
+                    "one of the files",
+                )
+            )
+            result.problems.sort(key=Problem.sort_key)
+            result.template = None
+
+
+# -- building the model -------------------------------------------------------------------
+
+
+def _template(data: dict[str, Any], key: str, file: str, source: SourceMap) -> TemplateSpec:
+    steps = tuple(
+        StepSpec(
+            step_order=order,
+            name=step["name"],
+            type=step["type"],
+            priority=step.get("priority", "medium"),
+            description=step.get("description"),
+            delay_value=int(step.get("delay_value", 0)),
+            delay_unit=step.get("delay_unit", "days"),
+            task_template=step.get("task_template"),
+            message_template=step.get("message_template"),
+            custom_message=step.get("custom_message"),
+            metadata=step.get("metadata", {}),
+        )
+        for order, step in enumerate(data["steps"], start=1)
+    )
+    return TemplateSpec(
+        key=key,
+        name=data["name"],
+        steps=steps,
+        description=data.get("description"),
+        tags=tuple(data.get("tags", ())),
+        is_active=data.get("is_active", True),
+        metadata=data.get("metadata", {}),
+        source=file,
+        locations=source,
+    )
