@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, exc, text
 from sqlalchemy.pool import NullPool
 
 from .config import Settings, describe_host, mask_url, sqlalchemy_url
-from .errors import DatabaseError, DatabaseUnavailable, SchemaNotMigrated
+from .errors import DatabaseError, DatabaseUnavailable, Refused, SchemaNotMigrated
 
 HEAD_REVISION = "004"
 VERSION_TABLE = "seqctl_alembic_version"
@@ -70,6 +70,29 @@ def act_as(conn: Connection, user_id: str) -> None:
         ),
         {"claims": claims, "sub": user_id, "role": AUTHENTICATED_ROLE},
     )
+
+
+def act_as_user(conn: Connection, user_ref: str, org_ref: str | None) -> tuple[str, str | None]:
+    """Resolve the acting user (email or UUID), then switch this transaction to row level
+    security as them. Returns the user id and the organisation to use: ``org_ref``, else the
+    user's own. Row level security, not seqctl, decides what the user can reach."""
+    from .lookup import resolve_user, user_organisation
+
+    user_id = resolve_user(conn, user_ref)
+    org = org_ref or user_organisation(conn, user_id)
+    role_exists = conn.execute(
+        text("SELECT pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles WHERE rolname = :r"),
+        {"r": AUTHENTICATED_ROLE},
+    ).scalar()
+    if not role_exists:
+        raise Refused(
+            f"cannot act as {user_ref!r}: the database has no {AUTHENTICATED_ROLE!r} role that "
+            "this connection may switch to",
+            hint=f"connect as a member of {AUTHENTICATED_ROLE!r} (as Supabase's postgres role "
+            "is), or leave out --as-user",
+        )
+    act_as(conn, user_id)
+    return user_id, org
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

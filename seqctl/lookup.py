@@ -6,7 +6,7 @@ import difflib
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
 from . import tables
 from .errors import NotFound, UsageError
@@ -68,16 +68,30 @@ def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
 
 
 def resolve_user(conn: Connection, ref: str) -> str:
-    """The id of the auth user with this UUID or email (case-insensitive)."""
-    users = tables.users
-    if is_uuid(ref):
-        found = conn.execute(select(users.c.id).where(users.c.id == ref)).scalar()
-    else:
-        found = conn.execute(
-            select(users.c.id).where(
-                users.c.email.ilike(ref.replace("%", r"\%").replace("_", r"\_"))
-            )
-        ).scalar()
-    if found is None:
-        raise NotFound(f"no user {ref!r}", hint="give the user's email or UUID (auth.users)")
-    return str(found)
+    """The id of the user with this UUID or email (case-insensitive).
+
+    Profiles are searched first: under row level security (``--as-user``) they are readable
+    where ``auth.users`` is not, as on Supabase.
+    """
+    profiles, users = tables.profiles, tables.users
+    for table in (profiles, users):
+        if table is users and not conn.execute(
+            text("SELECT has_table_privilege('auth.users', 'SELECT')")
+        ).scalar():
+            break
+        if is_uuid(ref):
+            found = conn.execute(select(table.c.id).where(table.c.id == ref)).scalar()
+        else:
+            pattern = ref.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+            found = conn.execute(select(table.c.id).where(table.c.email.ilike(pattern))).scalar()
+        if found is not None:
+            return str(found)
+    raise NotFound(f"no user {ref!r}", hint="give the user's email or UUID (auth.users)")
+
+
+def user_organisation(conn: Connection, user_id: str) -> str | None:
+    """The organisation of the user's profile, if any."""
+    found = conn.execute(
+        select(tables.profiles.c.organisation_id).where(tables.profiles.c.id == user_id)
+    ).scalar()
+    return None if found is None else str(found)

@@ -121,7 +121,7 @@ FROM page
 JOIN sequence_instances si ON si.id = page.id
 JOIN restaurants r ON r.id = si.restaurant_id
 LEFT JOIN sequence_templates st ON st.id = si.sequence_template_id
-LEFT JOIN auth.users u ON u.id = si.assigned_to
+LEFT JOIN profiles u ON u.id = si.assigned_to  -- readable under RLS, unlike auth.users
 LEFT JOIN LATERAL (
   SELECT count(*) FILTER (WHERE t.status = 'completed') AS completed_steps,
     count(*) FILTER (WHERE t.status = 'cancelled'

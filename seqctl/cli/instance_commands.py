@@ -37,8 +37,16 @@ class Status(StrEnum):
 
 @contextlib.contextmanager
 def _transaction(ctx: typer.Context) -> Iterator[tuple[Connection, Organisation]]:
+    """One transaction; with an acting user (--as-user), under row level security as them."""
+    from ..database import act_as_user
+
+    settings = state(ctx).settings
     with open_db(ctx) as db, db.begin() as conn:
-        yield conn, resolve_organisation(conn, state(ctx).settings.org)
+        if settings.user:
+            _user_id, org_ref = act_as_user(conn, settings.user, settings.org)
+            yield conn, resolve_organisation(conn, org_ref)
+        else:
+            yield conn, resolve_organisation(conn, settings.org)
 
 
 def _emit(format: OutputFormat, lines: list[str], payload: dict[str, Any]) -> None:
