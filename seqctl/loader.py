@@ -128,7 +128,11 @@ def _load_text(data: bytes, text: str, file: str) -> LoadedFile:
     except yaml.YAMLError as error:  # pragma: no cover - every PyYAML error above is marked
         return _fail(file, f"YAML syntax: {error}", None)
     if root is None:
-        return _fail(file, "the file is empty; expected a template (key: value lines)", None)
+        return _fail(
+            file,
+            "the file is empty; expected a template (key: value lines)",
+            "write at least `name:` and `steps:`, or delete the file",
+        )
     if not isinstance(root, MappingNode) or root.tag != MAP:
         what = "a single value"
         if isinstance(root, SequenceNode):

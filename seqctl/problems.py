@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -61,9 +61,20 @@ class FileResult:
 
     file: str
     problems: list[Problem] = field(default_factory=list)
-    template: TemplateSpec | None = None
     key: str | None = None
     key_location: Location | None = None  # where `key:` is written; None: from the file name
+    # makes the template; kept until needed, since `seqctl validate` rarely needs it
+    build: Callable[[], TemplateSpec] | None = field(default=None, repr=False, compare=False)
+    _template: TemplateSpec | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def template(self) -> TemplateSpec | None:
+        """The file's template, or ``None`` when the file has errors."""
+        if self.build is None or not self.valid:
+            return None
+        if self._template is None:
+            self._template = self.build()
+        return self._template
 
     @property
     def errors(self) -> int:

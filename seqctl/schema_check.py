@@ -240,7 +240,7 @@ class _Compiler:
                     if length == 0 and low == 1
                     else f"too short: {_count(length, 'character')}, at least {low} required"
                 )
-                out.append(SchemaError(path, "minLength", message))
+                out.append(SchemaError(path, "minLength", message, _length_hint(low)))
             if high is not None and length > high:
                 message = f"too long: {_count(length, 'character')}, at most {high} allowed"
                 out.append(SchemaError(path, "maxLength", message, "shorten it"))
@@ -255,16 +255,22 @@ class _Compiler:
         high = schema.get("maximum")
         if low is None and high is None:
             return None
+        if low is not None and high is not None:
+            allowed = f"write a value from {low} to {high}"
+        else:
+            allowed = (
+                f"write a value of at least {low}" if low is not None else f"write at most {high}"
+            )
 
         def check(value: Any, path: str, out: list[SchemaError]) -> None:
             if type(value) is not int and type(value) is not float:
                 return
             if low is not None and value < low:
                 message = f"{value!r} is less than the minimum {low}"
-                out.append(SchemaError(path, "minimum", message))
+                out.append(SchemaError(path, "minimum", message, allowed))
             if high is not None and value > high:
                 message = f"{value!r} is more than the maximum {high}"
-                out.append(SchemaError(path, "maximum", message))
+                out.append(SchemaError(path, "maximum", message, allowed))
 
         return check
 
@@ -282,7 +288,7 @@ class _Compiler:
             count = len(value)
             if low is not None and count < low:
                 message = f"{_count(count, 'item')}, at least {low} required"
-                out.append(SchemaError(path, "minItems", message))
+                out.append(SchemaError(path, "minItems", message, "add items"))
             if high is not None and count > high:
                 message = f"{_count(count, 'item')}, at most {high} allowed"
                 out.append(SchemaError(path, "maxItems", message, "split it"))
@@ -389,6 +395,10 @@ def _typed(type_ok: Callable[[Any], bool], expected: str, part: Check | None) ->
             part(value, path, out)
 
     return check
+
+
+def _length_hint(low: int) -> str:
+    return "write some text, or remove it" if low == 1 else f"write at least {low} characters"
 
 
 def _count(count: int, noun: str) -> str:

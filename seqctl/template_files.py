@@ -2,7 +2,8 @@
 
 A directory is searched recursively, in sorted order, skipping hidden files and directories
 (``.git``, ``.seqctl`` …) and not following symbolic links to directories. A file named
-explicitly is taken whatever its extension. A file reached twice is read once.
+explicitly is taken whatever its extension. A path reached twice (``sequences/`` and
+``sequences/a.yaml``) is read once.
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ def find_template_files(
                 )
             )
         for file in found:
-            real = os.path.realpath(file)
-            if real not in seen:
-                seen.add(real)
+            absolute = os.path.abspath(file)  # a file named twice is read once
+            if absolute not in seen:
+                seen.add(absolute)
                 files.append(file)
     return files, problems
 

@@ -119,7 +119,8 @@ def check_loaded(loaded: LoadedFile) -> FileResult:
         checks.storable(data["metadata"], "$.metadata")
     result.problems.sort(key=Problem.sort_key)
     if result.valid and result.key is not None:
-        result.template = _template(data, result.key, loaded.file, source)
+        key = result.key
+        result.build = lambda: _template(data, key, loaded.file, source)
     return result
 
 
@@ -135,6 +136,12 @@ def _schema_problem(error: SchemaError, source: SourceMap, loaded: LoadedFile) -
         value = _value_at(loaded.data, error.path)
         if isinstance(value, str):
             hint = _enum_hint(value)
+    elif error.keyword == "pattern" and error.path == "$.key":
+        hint = f"for example `key: {_slug(str(_value_at(loaded.data, '$.key')))}`"
+    elif error.keyword == "pattern":
+        hint = "remove it (in double quotes it is written \\0, \\x00 or \\u0000)"
+    elif error.keyword == "minItems" and error.path == "$.steps":
+        hint = "add at least one step (`- name: …` and `type: …`)"
     return Problem.at(ERROR, location, error.path, message, hint)
 
 
@@ -357,7 +364,7 @@ def _check_unique_keys(results: list[FileResult]) -> None:
                 )
             )
             result.problems.sort(key=Problem.sort_key)
-            result.template = None
+            result.build = None
 
 
 # -- building the model -------------------------------------------------------------------

@@ -115,7 +115,7 @@ def test_github_format_is_the_default_on_actions(
     assert code == 1
     assert out.splitlines()[0] == (
         f"::error file={bad},line=1,col=7,title=seqctl validate%3A $.name"
-        "::too short: 1 character, at least 3 required"
+        "::too short: 1 character, at least 3 required (hint: write at least 3 characters)"
     )
     assert run(capsys, "--format", "text", str(tmp_path))[1].startswith(f"{bad}:1:7: error:")
 

@@ -88,7 +88,11 @@ def test_shipped_templates_use_demo_templates_and_variables() -> None:
 
     task_names = {name for name, *_ in TASK_TEMPLATES}
     message_names = {name for name, *_ in MESSAGE_TEMPLATES}
-    used_tasks, used_messages, variables, units, types = set(), set(), set(), set(), set()
+    used_tasks: set[str] = set()
+    used_messages: set[str] = set()
+    variables: set[str] = set()
+    units: set[str] = set()
+    types: set[str] = set()
     for template in validate_paths([ROOT / "sequences"]).templates:
         for step in template.steps:
             if step.task_template:
