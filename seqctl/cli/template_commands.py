@@ -25,6 +25,7 @@ def validate(
         typer.Argument(
             help="Template files or directories (searched for *.yaml and *.yml). "
             "Default: sequences/.",
+            metavar="PATH",
             show_default=False,
         ),
     ] = None,
@@ -51,7 +52,7 @@ def validate(
 
       seqctl validate sequences/ --strict
 
-      seqctl validate sequences/onboarding.yaml --format json
+      seqctl validate sequences/restaurant-onboarding.yaml --format json
     """
     from ..reporting import REPORTERS
     from ..template_files import DEFAULT_PATH
