@@ -11,15 +11,17 @@ import sys
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import Connection
 
 from ..errors import UsageError
-from ..lookup import Organisation, resolve_organisation
-from . import instance_views as views
 from .app import OutputFormat, app, emit_json, open_db, out, state, stdout_is_terminal
+
+if TYPE_CHECKING:  # the database layer loads only when a command runs (start-up time)
+    from sqlalchemy import Connection
+
+    from ..lookup import Organisation
 
 PROGRESS_THRESHOLD = 20  # restaurants; fewer than this show no progress bar
 
@@ -39,6 +41,7 @@ class Status(StrEnum):
 def _transaction(ctx: typer.Context) -> Iterator[tuple[Connection, Organisation]]:
     """One transaction; with an acting user (--as-user), under row level security as them."""
     from ..database import act_as_user
+    from ..lookup import resolve_organisation
 
     settings = state(ctx).settings
     with open_db(ctx) as db, db.begin() as conn:
@@ -117,6 +120,7 @@ def apply(
       seqctl apply -t restaurant-onboarding --restaurants-file leads.txt --dry-run
     """
     from ..instances import UnknownRestaurants, apply_template
+    from . import instance_views as views
 
     refs = list(restaurant or []) + (_read_restaurants(restaurants_file) if restaurants_file
                                      else [])
@@ -173,6 +177,7 @@ def status(
       seqctl status 0b9c6a4e-…   (one instance: its steps and the active task's message)
     """
     from ..status import instance_detail, list_instances
+    from . import instance_views as views
 
     settings = state(ctx).settings
     zone = settings.zone
@@ -199,6 +204,7 @@ def status(
 
 def _lifecycle(ctx: typer.Context, action: str, ids: list[str], format: OutputFormat) -> int:
     from ..lifecycle import transition
+    from . import instance_views as views
 
     settings = state(ctx).settings
     with _transaction(ctx) as (conn, org):
@@ -246,6 +252,7 @@ app.add_typer(task_app, name="task")
 
 def _tasks(ctx: typer.Context, ids: list[str], skip: bool, format: OutputFormat) -> int:
     from ..progression import complete_tasks, skip_tasks
+    from . import instance_views as views
 
     settings = state(ctx).settings
     with _transaction(ctx) as (conn, org):
@@ -285,7 +292,9 @@ def advance(
 
     Example:  */5 * * * *  seqctl advance --all-organisations
     """
+    from ..lookup import resolve_organisation
     from ..progression import advance as reconcile
+    from . import instance_views as views
 
     settings = state(ctx).settings
     with open_db(ctx) as db, db.begin() as conn:
