@@ -2,4 +2,5 @@
 
 from . import db_commands  # noqa: F401
 from . import instance_commands  # noqa: F401
+from . import sync_commands  # noqa: F401
 from . import template_commands  # noqa: F401

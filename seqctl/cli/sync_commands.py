@@ -1,0 +1,275 @@
+"""`seqctl plan`, `seqctl sync` and `seqctl export`: templates as code, declaratively."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..errors import Refused, UsageError
+from ..model import TemplateSpec
+from ..plan import Plan
+from .app import OutputFormat, app, emit_json, err, open_db, out, state, stdout_is_terminal
+
+if TYPE_CHECKING:
+    from ..sync import Confirm
+
+DEFAULT_PATH = Path("sequences")
+
+
+class PlanFormat(StrEnum):
+    """The formats of ``seqctl.plan_render.RENDERERS`` (a test keeps the two equal)."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+Paths = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Template files or directories (default: sequences/).",
+                   show_default=False),
+]
+FormatOption = Annotated[
+    PlanFormat,
+    typer.Option("--format", help="text, json (format_version 1) or markdown (for a pull-request "
+                 "comment or $GITHUB_STEP_SUMMARY)."),
+]
+DetailedExitcode = Annotated[
+    bool,
+    typer.Option("--detailed-exitcode",
+                 help="Exit 0 when there are no changes, 2 when there are, 1 on error."),
+]
+Prune = Annotated[
+    bool,
+    typer.Option("--prune", help="Delete (instead of deactivate) managed templates whose file "
+                 "was removed; refused for templates that have instances."),
+]
+Adopt = Annotated[
+    bool,
+    typer.Option("--adopt", help="Take over unmanaged templates (made outside seqctl) whose name "
+                 "equals a file's name, in place."),
+]
+AllowEmpty = Annotated[
+    bool, typer.Option("--allow-empty", help="Allow --prune with no template files at all.")
+]
+
+
+def _render(plan: Plan, fmt: PlanFormat, *, applied: bool) -> None:
+    from ..plan_render import RENDERERS
+
+    out(RENDERERS[fmt.value](plan, applied, fmt is PlanFormat.text and stdout_is_terminal()))
+
+
+def _load(paths: list[Path] | None) -> list[TemplateSpec]:
+    from ..desired import load_templates
+
+    templates, warnings = load_templates(paths or [DEFAULT_PATH])
+    for warning in warnings:
+        err(f"warning: {warning}")
+    return templates
+
+
+@app.command("plan")
+def plan_command(
+    ctx: typer.Context,
+    paths: Paths = None,
+    format: FormatOption = PlanFormat.text,
+    detailed_exitcode: DetailedExitcode = False,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also save the plan (JSON) to FILE, for `seqctl sync --plan "
+                     "FILE`.", dir_okay=False, show_default=False),
+    ] = None,
+    prune: Prune = False,
+    adopt: Adopt = False,
+    allow_empty: AllowEmpty = False,
+) -> int:
+    """Show what `seqctl sync` would change in the organisation's templates (read-only).
+
+    Templates and steps to create, update (field by field), deactivate or delete; drift (a
+    managed template edited outside git); running instances (unaffected: they keep their
+    snapshot).
+
+    Examples:
+
+      seqctl plan sequences/
+
+      seqctl plan --format markdown >> "$GITHUB_STEP_SUMMARY"
+
+      seqctl plan --detailed-exitcode --out plan.json && echo "no changes"
+    """
+    from ..lookup import resolve_organisation
+    from ..plan import PlanOptions, plan_to_document
+    from ..state import begin_snapshot
+    from ..sync import make_plan
+
+    templates = _load(paths)
+    options = PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty)
+    with open_db(ctx) as db, db.begin() as conn:
+        begin_snapshot(conn)
+        organisation = resolve_organisation(conn, state(ctx).settings.org)
+        plan = make_plan(conn, templates, organisation, options)
+    if out_file is not None:
+        out_file.write_text(json.dumps(plan_to_document(plan), indent=2, ensure_ascii=False)
+                            + "\n", encoding="utf-8")
+        err(f"plan saved to {out_file}; apply it with `seqctl sync --plan {out_file}`")
+    _render(plan, format, applied=False)
+    return 2 if detailed_exitcode and plan.has_changes else 0
+
+
+@app.command("sync")
+def sync_command(
+    ctx: typer.Context,
+    paths: Paths = None,
+    format: FormatOption = PlanFormat.text,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only show the plan (same as `seqctl plan`).")
+    ] = False,
+    detailed_exitcode: DetailedExitcode = False,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option("--plan", help="Apply exactly this saved plan (`seqctl plan --out FILE`); "
+                     "refused as stale if the templates changed since.", exists=True,
+                     dir_okay=False, show_default=False),
+    ] = None,
+    prune: Prune = False,
+    adopt: Adopt = False,
+    allow_empty: AllowEmpty = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete without asking (needed for --prune "
+                           "deletions when not run from a terminal).")
+    ] = False,
+    lock_timeout: Annotated[
+        float | None,
+        typer.Option("--lock-timeout", min=0, help="Seconds to wait for another sync of the "
+                     "organisation (default 60, or lock_timeout in seqctl.toml).",
+                     show_default=False),
+    ] = None,
+) -> int:
+    """Make the organisation's templates match the files: one transaction, under a lock.
+
+    Creates and updates managed templates in place, deactivates those whose file was
+    removed (--prune deletes them if they have no instances), puts drift back. Templates
+    made outside seqctl are never touched (--adopt takes over one with a file's name).
+
+    Examples:
+
+      seqctl sync sequences/
+
+      seqctl sync --prune --yes
+
+      seqctl plan --out plan.json && seqctl sync --plan plan.json
+    """
+    from ..lookup import resolve_organisation, resolve_user
+    from ..sync import SyncOptions, sync, sync_saved_plan
+
+    if plan_file is not None and (paths or prune or adopt or allow_empty or dry_run):
+        raise UsageError(
+            "--plan FILE applies a saved plan: it takes no PATH, --prune, --adopt, --allow-empty "
+            "or --dry-run", hint="those were fixed when the plan was made")
+    settings = state(ctx).settings
+    timeout = settings.lock_timeout if lock_timeout is None else lock_timeout
+    saved = _read_plan(plan_file) if plan_file is not None else None
+    templates = _load(paths) if saved is None else []
+    confirm = _confirmer(yes)
+    with open_db(ctx) as db, db.begin() as conn:
+        user = resolve_user(conn, settings.user) if settings.user else None
+        if saved is not None:
+            if settings.org:
+                chosen = resolve_organisation(conn, settings.org)
+                if chosen.id != saved.organisation.id:
+                    raise UsageError(f"the plan is for organisation {saved.organisation.name!r}, "
+                                     f"not {chosen.name!r}", hint="drop --org or make a new plan")
+            plan = sync_saved_plan(conn, saved, lock_timeout=timeout, confirm=confirm,
+                                   acting_user=user)
+        else:
+            organisation = resolve_organisation(conn, settings.org)
+            options = SyncOptions(prune=prune, adopt=adopt, allow_empty=allow_empty,
+                                  lock_timeout=timeout, acting_user=user)
+            plan = sync(conn, templates, organisation, options, confirm=confirm, dry_run=dry_run)
+    _render(plan, format, applied=not dry_run)
+    return 2 if dry_run and detailed_exitcode and plan.has_changes else 0
+
+
+def _read_plan(path: Path) -> Plan:
+    from ..desired import read_plan_file
+
+    return read_plan_file(path)
+
+
+def _confirmer(yes: bool) -> Confirm:
+    """Asks before deleting templates: on a terminal, a prompt; otherwise --yes is required."""
+
+    def confirm(plan: Plan) -> bool:
+        if yes:
+            return True
+        doomed = [c.key for c in plan.changes if c.kind == "delete"]
+        if not sys.stdin.isatty():
+            raise Refused(
+                f"sync would delete {len(doomed)} template(s) ({', '.join(doomed)}) and no "
+                "terminal is attached to confirm it",
+                hint="review with `seqctl plan --prune`, then run `seqctl sync --prune --yes`",
+            )
+        from ..plan_render import render_text
+
+        err(render_text(plan, False, sys.stderr.isatty()))
+        return typer.confirm(f"Delete {len(doomed)} template(s)? This cannot be undone",
+                             default=False, err=True)
+
+    return confirm
+
+
+@app.command("export")
+def export_command(
+    ctx: typer.Context,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Directory to write the files to.", file_okay=False)
+    ] = DEFAULT_PATH,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite files that differ from the export.")
+    ] = False,
+    format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.text
+    ),
+) -> None:
+    """Write every template of the organisation (also ones made in the web app) as v1 YAML.
+
+    Brings an existing database under git: export, review, then `seqctl sync --adopt`;
+    after that `seqctl plan` shows no changes.
+
+    Examples:
+
+      seqctl export --out sequences/
+
+      seqctl validate sequences/ && seqctl sync --adopt sequences/
+    """
+    from ..export import export_templates, write_export
+    from ..lookup import resolve_organisation
+    from ..state import begin_snapshot, read_state
+
+    with open_db(ctx) as db, db.begin() as conn:
+        begin_snapshot(conn)
+        organisation = resolve_organisation(conn, state(ctx).settings.org)
+        exported = export_templates(read_state(conn, organisation))
+    results = write_export(exported, out_dir, force=force)
+    for item, _path, _written in results:
+        for warning in item.warnings:
+            err(f"warning: {item.filename}: {warning}")
+    if format is OutputFormat.json:
+        emit_json({
+            "organisation": {"id": organisation.id, "name": organisation.name},
+            "files": [{"file": str(path), "key": item.key, "name": item.name,
+                       "template_id": item.template_id, "managed": item.managed,
+                       "written": written, "warnings": list(item.warnings)}
+                      for item, path, written in results],
+        })
+        return
+    for item, path, written in results:
+        out(f"{'wrote' if written else 'unchanged'} {path}"
+            f"{'' if item.managed else ' (unmanaged: adopt with `seqctl sync --adopt`)'}")
+    err(f"exported {len(results)} template(s) of {organisation.name!r} to {out_dir}")
