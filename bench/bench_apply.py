@@ -60,47 +60,69 @@ def with_db(url: str, name: str) -> str:
 
 def setup(conn: Connection, restaurants: int, steps: int, templates: int) -> list[str]:
     upgrade(conn, "head")
-    conn.execute(text("INSERT INTO organisations (id, name) VALUES (:o, 'Bench Foods')"),
-                 {"o": ORG})
-    conn.execute(text(
-        "INSERT INTO restaurants (organisation_id, name, email, phone, address, city, website,"
-        " cuisine, contact_name, contact_email, contact_phone) SELECT :o, 'Restaurant ' || g,"
-        " 'hello' || g || '@r.example', '+1 555 ' || g, g || ' Main St',"
-        " (ARRAY['Boston','Austin','Denver','Miami'])[1 + g % 4], 'https://r' || g || '.example',"
-        " (ARRAY['Italian','Thai','Cuban','Indian','American'])[1 + g % 5],"
-        " 'Pat' || g || ' Jones', 'pat' || g || '@r.example',"
-        " CASE WHEN g % 3 = 0 THEN NULL ELSE '+1 555 01' || g END"
-        " FROM generate_series(1, :n) g"), {"o": ORG, "n": restaurants})
-    message_template = conn.execute(text(
-        "INSERT INTO message_templates (organisation_id, name, content) VALUES (:o, 'Welcome',"
-        " 'Welcome {first_name}! {restaurant_name} is now part of {organisation_name}"
-        " ({current_year}).') RETURNING id"), {"o": ORG}).scalar_one()
-    task_template = conn.execute(text(
-        "INSERT INTO task_templates (organisation_id, name, default_message) VALUES (:o,"
-        " 'Check-in', 'How is everything at {restaurant_name}, {first_name}?') RETURNING id"),
-        {"o": ORG}).scalar_one()
+    conn.execute(
+        text("INSERT INTO organisations (id, name) VALUES (:o, 'Bench Foods')"), {"o": ORG}
+    )
+    conn.execute(
+        text(
+            "INSERT INTO restaurants (organisation_id, name, email, phone, address, city, website,"
+            " cuisine, contact_name, contact_email, contact_phone) SELECT :o, 'Restaurant ' || g,"
+            " 'hello' || g || '@r.example', '+1 555 ' || g, g || ' Main St',"
+            " (ARRAY['Boston','Austin','Denver','Miami'])[1 + g % 4], 'https://r' || g ||"
+            " '.example',"
+            " (ARRAY['Italian','Thai','Cuban','Indian','American'])[1 + g % 5],"
+            " 'Pat' || g || ' Jones', 'pat' || g || '@r.example',"
+            " CASE WHEN g % 3 = 0 THEN NULL ELSE '+1 555 01' || g END"
+            " FROM generate_series(1, :n) g"
+        ),
+        {"o": ORG, "n": restaurants},
+    )
+    message_template = conn.execute(
+        text(
+            "INSERT INTO message_templates (organisation_id, name, content) VALUES (:o, 'Welcome',"
+            " 'Welcome {first_name}! {restaurant_name} is now part of {organisation_name}"
+            " ({current_year}).') RETURNING id"
+        ),
+        {"o": ORG},
+    ).scalar_one()
+    task_template = conn.execute(
+        text(
+            "INSERT INTO task_templates (organisation_id, name, default_message) VALUES (:o,"
+            " 'Check-in', 'How is everything at {restaurant_name}, {first_name}?') RETURNING id"
+        ),
+        {"o": ORG},
+    ).scalar_one()
     ids = []
     for number in range(templates):
-        template_id = conn.execute(text(
-            "INSERT INTO sequence_templates (organisation_id, name, metadata) VALUES (:o, :n,"
-            " jsonb_build_object('seqctl', jsonb_build_object('key', CAST(:k AS text))))"
-            " RETURNING id::text"),
-            {"o": ORG, "n": f"Bench template {number}", "k": f"bench-{number}"}).scalar_one()
+        template_id = conn.execute(
+            text(
+                "INSERT INTO sequence_templates (organisation_id, name, metadata) VALUES (:o, :n,"
+                " jsonb_build_object('seqctl', jsonb_build_object('key', CAST(:k AS text))))"
+                " RETURNING id::text"
+            ),
+            {"o": ORG, "n": f"Bench template {number}", "k": f"bench-{number}"},
+        ).scalar_one()
         rows = [
-            {"order": i + 1, "message": MESSAGES[i % len(MESSAGES)],
-             "mt": str(message_template) if i % len(MESSAGES) == 1 else None,
-             "tt": str(task_template) if i % len(MESSAGES) == 4 else None,
-             "unit": ("minutes", "hours", "days")[i % 3]}
+            {
+                "order": i + 1,
+                "message": MESSAGES[i % len(MESSAGES)],
+                "mt": str(message_template) if i % len(MESSAGES) == 1 else None,
+                "tt": str(task_template) if i % len(MESSAGES) == 4 else None,
+                "unit": ("minutes", "hours", "days")[i % 3],
+            }
             for i in range(steps)
         ]
-        conn.execute(text(
-            "INSERT INTO sequence_steps (sequence_template_id, step_order, name, description,"
-            " type, priority, delay_value, delay_unit, custom_message, message_template_id,"
-            " task_template_id) SELECT :t, s.order, 'Step ' || s.order, 'Generated step',"
-            " 'call', 'medium', s.order, s.unit, s.message, s.mt, s.tt"
-            " FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
-            " AS s(\"order\" int, message text, mt uuid, tt uuid, unit text)"),
-            {"t": template_id, "rows": json.dumps(rows)})
+        conn.execute(
+            text(
+                "INSERT INTO sequence_steps (sequence_template_id, step_order, name, description,"
+                " type, priority, delay_value, delay_unit, custom_message, message_template_id,"
+                " task_template_id) SELECT :t, s.order, 'Step ' || s.order, 'Generated step',"
+                " 'call', 'medium', s.order, s.unit, s.message, s.mt, s.tt"
+                " FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
+                ' AS s("order" int, message text, mt uuid, tt uuid, unit text)'
+            ),
+            {"t": template_id, "rows": json.dumps(rows)},
+        )
         ids.append(template_id)
     conn.execute(text("ANALYZE"))
     return ids
@@ -109,48 +131,59 @@ def setup(conn: Connection, restaurants: int, steps: int, templates: int) -> lis
 def rendered_sql(message: str) -> str:
     """Nested replace() of every variable (the baseline's rendering)."""
     values = {v: f"COALESCE(r.{c}, '')" for v, c in RESTAURANT_COLUMNS.items()}
-    values.update({
-        "first_name": "COALESCE(split_part(r.contact_name, ' ', 1), '')",
-        "organisation_name": "o.name",
-        "today": "to_char(now(), 'YYYY-MM-DD')",
-        "current_year": "to_char(now(), 'YYYY')",
-    })
+    values.update(
+        {
+            "first_name": "COALESCE(split_part(r.contact_name, ' ', 1), '')",
+            "organisation_name": "o.name",
+            "today": "to_char(now(), 'YYYY-MM-DD')",
+            "current_year": "to_char(now(), 'YYYY')",
+        }
+    )
     for variable, value in values.items():
         message = f"replace({message}, '{{{variable}}}', {value})"
     return message
 
 
 def baseline(conn: Connection, template_id: str) -> None:
-    conn.execute(text(
-        "INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id,"
-        " name, status, current_step_order, total_steps, started_at)"
-        " SELECT t.id, r.id, r.organisation_id, t.name || ' - ' || r.name || ' - '"
-        " || to_char(now(), 'YYYY-MM-DD'), 'active', 1,"
-        " (SELECT count(*) FROM sequence_steps s WHERE s.sequence_template_id = t.id), now()"
-        " FROM restaurants r JOIN sequence_templates t ON t.id = :t"
-        " WHERE r.organisation_id = :o"), {"t": template_id, "o": ORG})
-    conn.execute(text(
-        "INSERT INTO tasks (organisation_id, restaurant_id, task_template_id,"
-        " message_template_id, name, description, type, status, priority, message,"
-        " message_rendered, due_date, metadata, sequence_instance_id, sequence_step_order)"
-        " SELECT si.organisation_id, si.restaurant_id, s.task_template_id,"
-        " s.message_template_id, s.name, s.description, s.type,"
-        " CASE WHEN s.step_order = 1 THEN 'active' ELSE 'pending' END, s.priority, m.msg, "
-        + rendered_sql("m.msg")
-        + ", CASE WHEN s.step_order = 1 THEN now() + make_interval("
-        " days => CASE WHEN s.delay_unit = 'days' THEN s.delay_value ELSE 0 END,"
-        " hours => CASE WHEN s.delay_unit = 'hours' THEN s.delay_value ELSE 0 END,"
-        " mins => CASE WHEN s.delay_unit = 'minutes' THEN s.delay_value ELSE 0 END) END,"
-        " jsonb_build_object('sequence', jsonb_build_object('template_id', si.sequence_template_id,"
-        " 'step_id', s.id, 'step_order', s.step_order, 'delay_value', s.delay_value,"
-        " 'delay_unit', s.delay_unit)), si.id, s.step_order"
-        " FROM sequence_instances si JOIN restaurants r ON r.id = si.restaurant_id"
-        " JOIN organisations o ON o.id = si.organisation_id"
-        " JOIN sequence_steps s ON s.sequence_template_id = si.sequence_template_id"
-        " LEFT JOIN message_templates mt ON mt.id = s.message_template_id"
-        " LEFT JOIN task_templates tt ON tt.id = s.task_template_id"
-        " CROSS JOIN LATERAL (SELECT COALESCE(mt.content, tt.default_message, s.custom_message)"
-        " AS msg) m WHERE si.sequence_template_id = :t"), {"t": template_id})
+    conn.execute(
+        text(
+            "INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id,"
+            " name, status, current_step_order, total_steps, started_at)"
+            " SELECT t.id, r.id, r.organisation_id, t.name || ' - ' || r.name || ' - '"
+            " || to_char(now(), 'YYYY-MM-DD'), 'active', 1,"
+            " (SELECT count(*) FROM sequence_steps s WHERE s.sequence_template_id = t.id), now()"
+            " FROM restaurants r JOIN sequence_templates t ON t.id = :t"
+            " WHERE r.organisation_id = :o"
+        ),
+        {"t": template_id, "o": ORG},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO tasks (organisation_id, restaurant_id, task_template_id,"
+            " message_template_id, name, description, type, status, priority, message,"
+            " message_rendered, due_date, metadata, sequence_instance_id, sequence_step_order)"
+            " SELECT si.organisation_id, si.restaurant_id, s.task_template_id,"
+            " s.message_template_id, s.name, s.description, s.type,"
+            " CASE WHEN s.step_order = 1 THEN 'active' ELSE 'pending' END, s.priority, m.msg, "
+            + rendered_sql("m.msg")
+            + ", CASE WHEN s.step_order = 1 THEN now() + make_interval("
+            " days => CASE WHEN s.delay_unit = 'days' THEN s.delay_value ELSE 0 END,"
+            " hours => CASE WHEN s.delay_unit = 'hours' THEN s.delay_value ELSE 0 END,"
+            " mins => CASE WHEN s.delay_unit = 'minutes' THEN s.delay_value ELSE 0 END) END,"
+            " jsonb_build_object('sequence', jsonb_build_object('template_id',"
+            " si.sequence_template_id,"
+            " 'step_id', s.id, 'step_order', s.step_order, 'delay_value', s.delay_value,"
+            " 'delay_unit', s.delay_unit)), si.id, s.step_order"
+            " FROM sequence_instances si JOIN restaurants r ON r.id = si.restaurant_id"
+            " JOIN organisations o ON o.id = si.organisation_id"
+            " JOIN sequence_steps s ON s.sequence_template_id = si.sequence_template_id"
+            " LEFT JOIN message_templates mt ON mt.id = s.message_template_id"
+            " LEFT JOIN task_templates tt ON tt.id = s.task_template_id"
+            " CROSS JOIN LATERAL (SELECT COALESCE(mt.content, tt.default_message, s.custom_message)"
+            " AS msg) m WHERE si.sequence_template_id = :t"
+        ),
+        {"t": template_id},
+    )
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -164,8 +197,12 @@ def main() -> int:
     parser.add_argument("--restaurants", type=int, default=10_000)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--server", default=os.environ.get(
-        "SEQCTL_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--server",
+        default=os.environ.get(
+            "SEQCTL_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     args = parser.parse_args()
     name = f"seqctl_bench_apply_{os.getpid()}"
     admin = make_engine(args.server, isolation_level="AUTOCOMMIT")
@@ -188,37 +225,55 @@ def main() -> int:
 
             def run_library(template_id: str) -> None:
                 with engine.begin() as conn:
-                    report = apply_template(conn, Organisation(ORG, "Bench Foods"), template_id,
-                                            names)
+                    report = apply_template(
+                        conn, Organisation(ORG, "Bench Foods"), template_id, names
+                    )
                 assert report.count("started") == args.restaurants
 
             def run_command(template_id: str) -> None:
                 subprocess.run(
-                    [sys.executable, "-m", "seqctl", "--database-url", url, "apply", "-t",
-                     template_id, "--restaurants-file", str(listing), "--format", "json"],
-                    check=True, stdout=subprocess.DEVNULL,
+                    [
+                        sys.executable,
+                        "-m",
+                        "seqctl",
+                        "--database-url",
+                        url,
+                        "apply",
+                        "-t",
+                        template_id,
+                        "--restaurants-file",
+                        str(listing),
+                        "--format",
+                        "json",
+                    ],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
                 )
 
             for round_ in range(args.rounds):
-                base_t, lib_t, cmd_t = templates[3 * round_: 3 * round_ + 3]
+                base_t, lib_t, cmd_t = templates[3 * round_ : 3 * round_ + 3]
                 results["baseline"].append(timed(lambda: run_baseline(base_t)))  # noqa: B023
                 results["library"].append(timed(lambda: run_library(lib_t)))  # noqa: B023
                 results["command"].append(timed(lambda: run_command(cmd_t)))  # noqa: B023
         with engine.connect() as conn:
             tasks = conn.execute(text("SELECT count(*) FROM tasks")).scalar_one()
-            mismatches = conn.execute(text(
-                "SELECT count(*) FROM tasks a JOIN sequence_instances ia"
-                " ON ia.id = a.sequence_instance_id AND ia.sequence_template_id = :base"
-                " FULL JOIN (SELECT b.* FROM tasks b JOIN sequence_instances ib"
-                " ON ib.id = b.sequence_instance_id AND ib.sequence_template_id = :lib) b"
-                " ON b.restaurant_id = a.restaurant_id"
-                " AND b.sequence_step_order = a.sequence_step_order"
-                " WHERE (a.name, a.description, a.type, a.status, a.priority, a.message,"
-                " a.message_rendered, a.due_date IS NULL, a.metadata #- '{sequence,template_id}'"
-                " #- '{sequence,step_id}') IS DISTINCT FROM (b.name, b.description, b.type,"
-                " b.status, b.priority, b.message, b.message_rendered, b.due_date IS NULL,"
-                " b.metadata #- '{sequence,template_id}' #- '{sequence,step_id}')"),
-                {"base": templates[0], "lib": templates[1]}).scalar_one()
+            mismatches = conn.execute(
+                text(
+                    "SELECT count(*) FROM tasks a JOIN sequence_instances ia"
+                    " ON ia.id = a.sequence_instance_id AND ia.sequence_template_id = :base"
+                    " FULL JOIN (SELECT b.* FROM tasks b JOIN sequence_instances ib"
+                    " ON ib.id = b.sequence_instance_id AND ib.sequence_template_id = :lib) b"
+                    " ON b.restaurant_id = a.restaurant_id"
+                    " AND b.sequence_step_order = a.sequence_step_order"
+                    " WHERE (a.name, a.description, a.type, a.status, a.priority, a.message,"
+                    " a.message_rendered, a.due_date IS NULL, a.metadata #-"
+                    " '{sequence,template_id}'"
+                    " #- '{sequence,step_id}') IS DISTINCT FROM (b.name, b.description, b.type,"
+                    " b.status, b.priority, b.message, b.message_rendered, b.due_date IS NULL,"
+                    " b.metadata #- '{sequence,template_id}' #- '{sequence,step_id}')"
+                ),
+                {"base": templates[0], "lib": templates[1]},
+            ).scalar_one()
     finally:
         engine.dispose()
         with admin.connect() as conn:
@@ -227,20 +282,26 @@ def main() -> int:
     expected = 3 * args.rounds * args.restaurants * args.steps
     assert tasks == expected, (tasks, expected)
     base = statistics.median(results["baseline"])
-    print(f"apply a {args.steps}-step template to {args.restaurants:,} restaurants "
-          f"({args.restaurants * args.steps:,} tasks), {args.rounds} round(s), median seconds")
+    print(
+        f"apply a {args.steps}-step template to {args.restaurants:,} restaurants "
+        f"({args.restaurants * args.steps:,} tasks), {args.rounds} round(s), median seconds"
+    )
     print(f"{'run':<44}{'seconds':>9}{'× baseline':>12}")
-    labels = {"baseline": "baseline: hand-written INSERT … SELECT",
-              "library": "seqctl apply (library, one transaction)",
-              "command": "seqctl apply --restaurants-file (process)"}
+    labels = {
+        "baseline": "baseline: hand-written INSERT … SELECT",
+        "library": "seqctl apply (library, one transaction)",
+        "command": "seqctl apply --restaurants-file (process)",
+    }
     for key, label in labels.items():
         value = statistics.median(results[key])
         print(f"{label:<44}{value:>9.2f}{value / base:>12.2f}")
     command = statistics.median(results["command"])
     ok = command <= TARGET_SECONDS and command <= TARGET_RATIO * base and mismatches == 0
     print(f"tasks of the baseline and of apply that differ: {mismatches}")
-    print(f"target: command ≤ {TARGET_SECONDS:.0f} s and ≤ {TARGET_RATIO:.0f} × baseline: "
-          f"{'met' if ok else 'NOT met'}")
+    print(
+        f"target: command ≤ {TARGET_SECONDS:.0f} s and ≤ {TARGET_RATIO:.0f} × baseline: "
+        f"{'met' if ok else 'NOT met'}"
+    )
     return 0 if ok else 1
 
 

@@ -53,47 +53,66 @@ def fill(conn: Connection, restaurants: int, templates: int, steps: int) -> None
     upgrade(conn, "head")
     params = {"o": ORG, "r": restaurants, "t": templates, "s": steps}
     conn.execute(text("INSERT INTO organisations (id, name) VALUES (:o, 'Status Bench')"), params)
-    conn.execute(text(
-        "INSERT INTO restaurants (organisation_id, name, city) SELECT :o, 'Restaurant ' || g,"
-        " 'City ' || (g % 50) FROM generate_series(1, :r) g"), params)
-    conn.execute(text(
-        "INSERT INTO sequence_templates (organisation_id, name) SELECT :o, 'Template ' || g"
-        " FROM generate_series(1, :t) g"), params)
-    conn.execute(text(
-        "INSERT INTO sequence_steps (sequence_template_id, step_order, name, type)"
-        " SELECT t.id, s, 'Step ' || s, 'call' FROM sequence_templates t,"
-        " generate_series(1, :s) s"), params)
+    conn.execute(
+        text(
+            "INSERT INTO restaurants (organisation_id, name, city) SELECT :o, 'Restaurant ' || g,"
+            " 'City ' || (g % 50) FROM generate_series(1, :r) g"
+        ),
+        params,
+    )
+    conn.execute(
+        text(
+            "INSERT INTO sequence_templates (organisation_id, name) SELECT :o, 'Template ' || g"
+            " FROM generate_series(1, :t) g"
+        ),
+        params,
+    )
+    conn.execute(
+        text(
+            "INSERT INTO sequence_steps (sequence_template_id, step_order, name, type)"
+            " SELECT t.id, s, 'Step ' || s, 'call' FROM sequence_templates t,"
+            " generate_series(1, :s) s"
+        ),
+        params,
+    )
     # instance number n: status by n % 10, current step by n % steps
-    conn.execute(text(
-        "INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id,"
-        " name, status, current_step_order, total_steps, started_at, paused_at, completed_at,"
-        " cancelled_at, metadata)"
-        " SELECT t.id, r.id, :o, t.name || ' - ' || r.name, x.status, x.step, :s,"
-        " now() - interval '30 days',"
-        " CASE WHEN x.status = 'paused' THEN now() END,"
-        " CASE WHEN x.status = 'completed' THEN now() END,"
-        " CASE WHEN x.status = 'cancelled' THEN now() END, jsonb_build_object('n', x.n)"
-        " FROM restaurants r CROSS JOIN sequence_templates t"
-        " CROSS JOIN LATERAL (SELECT abs(hashtext(r.id::text || t.id::text)) AS n) h"
-        " CROSS JOIN LATERAL (SELECT h.n, CASE WHEN h.n % 10 < 6 THEN 'active'"
-        "   WHEN h.n % 10 = 6 THEN 'paused' WHEN h.n % 10 < 9 THEN 'completed'"
-        "   ELSE 'cancelled' END AS status, 1 + h.n % :s AS step) x"), params)
-    conn.execute(text(
-        "INSERT INTO tasks (organisation_id, restaurant_id, name, type, status, due_date,"
-        " completed_at, cancelled_at, message, message_rendered, sequence_instance_id,"
-        " sequence_step_order)"
-        " SELECT :o, si.restaurant_id, 'Step ' || s, 'call', y.status,"
-        " CASE WHEN y.status = 'active' THEN now() + make_interval(hours =>"
-        "   ((si.metadata ->> 'n')::int % 200) - 100) END,"
-        " CASE WHEN y.status = 'completed' THEN now() END,"
-        " CASE WHEN y.status = 'cancelled' THEN now() END,"
-        " 'Hello {restaurant_name}', 'Hello there', si.id, s"
-        " FROM sequence_instances si CROSS JOIN generate_series(1, :s) s"
-        " CROSS JOIN LATERAL (SELECT CASE"
-        "   WHEN si.status = 'completed' OR s < si.current_step_order THEN 'completed'"
-        "   WHEN si.status = 'cancelled' THEN 'cancelled'"
-        "   WHEN s = si.current_step_order THEN 'active' ELSE 'pending' END AS status) y"),
-        params)
+    conn.execute(
+        text(
+            "INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id,"
+            " name, status, current_step_order, total_steps, started_at, paused_at, completed_at,"
+            " cancelled_at, metadata)"
+            " SELECT t.id, r.id, :o, t.name || ' - ' || r.name, x.status, x.step, :s,"
+            " now() - interval '30 days',"
+            " CASE WHEN x.status = 'paused' THEN now() END,"
+            " CASE WHEN x.status = 'completed' THEN now() END,"
+            " CASE WHEN x.status = 'cancelled' THEN now() END, jsonb_build_object('n', x.n)"
+            " FROM restaurants r CROSS JOIN sequence_templates t"
+            " CROSS JOIN LATERAL (SELECT abs(hashtext(r.id::text || t.id::text)) AS n) h"
+            " CROSS JOIN LATERAL (SELECT h.n, CASE WHEN h.n % 10 < 6 THEN 'active'"
+            "   WHEN h.n % 10 = 6 THEN 'paused' WHEN h.n % 10 < 9 THEN 'completed'"
+            "   ELSE 'cancelled' END AS status, 1 + h.n % :s AS step) x"
+        ),
+        params,
+    )
+    conn.execute(
+        text(
+            "INSERT INTO tasks (organisation_id, restaurant_id, name, type, status, due_date,"
+            " completed_at, cancelled_at, message, message_rendered, sequence_instance_id,"
+            " sequence_step_order)"
+            " SELECT :o, si.restaurant_id, 'Step ' || s, 'call', y.status,"
+            " CASE WHEN y.status = 'active' THEN now() + make_interval(hours =>"
+            "   ((si.metadata ->> 'n')::int % 200) - 100) END,"
+            " CASE WHEN y.status = 'completed' THEN now() END,"
+            " CASE WHEN y.status = 'cancelled' THEN now() END,"
+            " 'Hello {restaurant_name}', 'Hello there', si.id, s"
+            " FROM sequence_instances si CROSS JOIN generate_series(1, :s) s"
+            " CROSS JOIN LATERAL (SELECT CASE"
+            "   WHEN si.status = 'completed' OR s < si.current_step_order THEN 'completed'"
+            "   WHEN si.status = 'cancelled' THEN 'cancelled'"
+            "   WHEN s = si.current_step_order THEN 'active' ELSE 'pending' END AS status) y"
+        ),
+        params,
+    )
     conn.execute(text("ANALYZE"))
 
 
@@ -112,8 +131,12 @@ def main() -> int:
     parser.add_argument("--templates", type=int, default=10)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--server", default=os.environ.get(
-        "SEQCTL_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--server",
+        default=os.environ.get(
+            "SEQCTL_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
     args = parser.parse_args()
     name = f"seqctl_bench_status_{os.getpid()}"
     admin = make_engine(args.server, isolation_level="AUTOCOMMIT")
@@ -127,17 +150,25 @@ def main() -> int:
         with engine.begin() as conn:
             fill(conn, args.restaurants, args.templates, args.steps)
         with engine.connect() as conn:
-            instances, tasks = conn.execute(text(
-                "SELECT (SELECT count(*) FROM sequence_instances), (SELECT count(*) FROM tasks)"
-            )).one()
-            some = list(conn.execute(text(
-                "SELECT id::text FROM sequence_instances ORDER BY random() LIMIT :n"),
-                {"n": args.repeat}).scalars())
-        print(f"data: {instances:,} instances, {tasks:,} tasks "
-              f"(generated in {time.perf_counter() - started:.0f} s)")
+            instances, tasks = conn.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM sequence_instances), (SELECT count(*) FROM tasks)"
+                )
+            ).one()
+            some = list(
+                conn.execute(
+                    text("SELECT id::text FROM sequence_instances ORDER BY random() LIMIT :n"),
+                    {"n": args.repeat},
+                ).scalars()
+            )
+        print(
+            f"data: {instances:,} instances, {tasks:,} tasks "
+            f"(generated in {time.perf_counter() - started:.0f} s)"
+        )
         step = max(1, args.restaurants // args.repeat)
 
         with engine.connect() as conn:
+
             def one_restaurant(i: int) -> None:
                 report = list_instances(conn, ORG, restaurant=f"Restaurant {1 + i * step}")
                 assert len(report.rows) == args.templates
@@ -157,19 +188,49 @@ def main() -> int:
                 conn.rollback()
 
             organisation(0)  # warm the cache once, as a server in use would be
-            rows.append(("status --restaurant R (one restaurant)",
-                         median_ms(args.repeat, one_restaurant), TARGET_RESTAURANT_MS))
+            rows.append(
+                (
+                    "status --restaurant R (one restaurant)",
+                    median_ms(args.repeat, one_restaurant),
+                    TARGET_RESTAURANT_MS,
+                )
+            )
             rows.append(("status INSTANCE (timeline)", median_ms(args.repeat, detail), None))
-            rows.append(("status (organisation: first 100 + summary)",
-                         median_ms(max(3, args.repeat // 4), organisation),
-                         TARGET_ORGANISATION_MS))
-            rows.append(("status --status active (organisation)",
-                         median_ms(max(3, args.repeat // 4), organisation_active),
-                         TARGET_ORGANISATION_MS))
-        command = [sys.executable, "-m", "seqctl", "--database-url", url, "status",
-                   "--restaurant", "Restaurant 77", "--format", "json"]
-        rows.append(("seqctl status --restaurant R (process)", median_ms(
-            3, lambda _: subprocess.run(command, check=True, stdout=subprocess.DEVNULL)), None))
+            rows.append(
+                (
+                    "status (organisation: first 100 + summary)",
+                    median_ms(max(3, args.repeat // 4), organisation),
+                    TARGET_ORGANISATION_MS,
+                )
+            )
+            rows.append(
+                (
+                    "status --status active (organisation)",
+                    median_ms(max(3, args.repeat // 4), organisation_active),
+                    TARGET_ORGANISATION_MS,
+                )
+            )
+        command = [
+            sys.executable,
+            "-m",
+            "seqctl",
+            "--database-url",
+            url,
+            "status",
+            "--restaurant",
+            "Restaurant 77",
+            "--format",
+            "json",
+        ]
+        rows.append(
+            (
+                "seqctl status --restaurant R (process)",
+                median_ms(
+                    3, lambda _: subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                ),
+                None,
+            )
+        )
     finally:
         engine.dispose()
         with admin.connect() as conn:

@@ -44,13 +44,18 @@ def load_templates(paths: Sequence[Path]) -> tuple[list[TemplateSpec], list[str]
     loaded, result = validate_and_load(paths)
     problems = sorted(result.all_problems(), key=lambda p: p.sort_key())
     errors = [p for p in problems if p.severity == "error"]
-    warnings = [f"{p.where}: {p.json_path}: {p.message}" for p in problems
-                if p.severity == "warning"]
+    warnings = [
+        f"{p.where}: {p.json_path}: {p.message}" for p in problems if p.severity == "warning"
+    ]
     if errors:
-        lines = [f"{p.where}: {p.json_path}: {p.message}" + (f" ({p.hint})" if p.hint else "")
-                 for p in errors]
+        lines = [
+            f"{p.where}: {p.json_path}: {p.message}" + (f" ({p.hint})" if p.hint else "")
+            for p in errors
+        ]
         raise InvalidInput(
-            lines[0] if len(lines) == 1 else f"{len(lines)} errors in the template files:\n"
+            lines[0]
+            if len(lines) == 1
+            else f"{len(lines)} errors in the template files:\n"
             + "\n".join(f"  {line}" for line in lines),
             hint="run `seqctl validate` on the files for details; nothing was changed",
         )
@@ -71,17 +76,25 @@ def read_plan_file(path: Path) -> Plan:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidInput(f"{path}: not a readable plan file: {error}",
-                           hint="make one with `seqctl plan --out FILE`") from None
+        raise InvalidInput(
+            f"{path}: not a readable plan file: {error}",
+            hint="make one with `seqctl plan --out FILE`",
+        ) from None
     if not isinstance(document, dict) or document.get("format_version") != FORMAT_VERSION:
-        raise InvalidInput(f"{path}: not a seqctl plan of format_version {FORMAT_VERSION}",
-                           hint="make one with this seqctl: `seqctl plan --out FILE`")
+        raise InvalidInput(
+            f"{path}: not a seqctl plan of format_version {FORMAT_VERSION}",
+            hint="make one with this seqctl: `seqctl plan --out FILE`",
+        )
     invalid = next(iter(_plan_validator().iter_errors(document)), None)
     if invalid is not None:
         where = "$" + "".join(f"[{p!r}]" for p in invalid.absolute_path)
-        raise InvalidInput(f"{path}: not a valid plan file at {where}: {invalid.message}",
-                           hint="make a new plan with `seqctl plan --out FILE`")
+        raise InvalidInput(
+            f"{path}: not a valid plan file at {where}: {invalid.message}",
+            hint="make a new plan with `seqctl plan --out FILE`",
+        )
     if document["applied"]:
-        raise InvalidInput(f"{path}: this is the output of a sync, not a plan",
-                           hint="save a plan with `seqctl plan --out FILE`")
+        raise InvalidInput(
+            f"{path}: this is the output of a sync, not a plan",
+            hint="save a plan with `seqctl plan --out FILE`",
+        )
     return plan_from_document(document)

@@ -25,7 +25,10 @@ SCHEMA_COMMENT = "# yaml-language-server: $schema=../schemas/sequence-template.s
 KEY_LENGTH = 63
 MAX_STEPS = 50
 STEP_DEFAULTS: dict[str, Any] = {
-    "priority": "medium", "description": None, "delay_value": 0, "delay_unit": "days",
+    "priority": "medium",
+    "description": None,
+    "delay_value": 0,
+    "delay_unit": "days",
     "custom_message": None,
 }
 
@@ -71,8 +74,15 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def _dump(data: Mapping[str, Any]) -> str:
-    return yaml.dump(dict(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                     default_flow_style=False, width=4096, indent=2)
+    return yaml.dump(
+        dict(data),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=4096,
+        indent=2,
+    )
 
 
 def _reference_names(items: Sequence[Reference]) -> dict[str, str]:
@@ -103,11 +113,13 @@ def template_document(
             if values[name] != STEP_DEFAULTS[name]:
                 entry[name] = values[name]
         if values["task_template_id"] is not None:
-            entry["task_template"] = tasks.get(values["task_template_id"],
-                                               values["task_template_id"])
+            entry["task_template"] = tasks.get(
+                values["task_template_id"], values["task_template_id"]
+            )
         if values["message_template_id"] is not None:
-            entry["message_template"] = messages.get(values["message_template_id"],
-                                                     values["message_template_id"])
+            entry["message_template"] = messages.get(
+                values["message_template_id"], values["message_template_id"]
+            )
         if values["custom_message"] is not None:
             entry["custom_message"] = values["custom_message"]
         if values.get("metadata"):
@@ -137,11 +149,22 @@ def export_templates(state: ActualState) -> list[ExportedTemplate]:
         if len(template.steps) > MAX_STEPS:
             warnings.append(f"it has {len(template.steps)} steps, more than {MAX_STEPS}")
         if template.key is None and names[template.name] > 1:
-            warnings.append(f"{names[template.name]} unmanaged templates are named "
-                            f"{template.name!r}; rename them before `sync --adopt`")
+            warnings.append(
+                f"{names[template.name]} unmanaged templates are named "
+                f"{template.name!r}; rename them before `sync --adopt`"
+            )
         text = f"{SCHEMA_COMMENT}\n" + _dump(template_document(template, key, tasks, messages))
-        exported.append(ExportedTemplate(key, f"{key}.yaml", text, template.id, template.name,
-                                         template.key is not None, tuple(warnings)))
+        exported.append(
+            ExportedTemplate(
+                key,
+                f"{key}.yaml",
+                text,
+                template.id,
+                template.name,
+                template.key is not None,
+                tuple(warnings),
+            )
+        )
     return sorted(exported, key=lambda e: e.key)
 
 
@@ -153,12 +176,17 @@ def write_export(
     Refuses, before writing anything, to overwrite a different file unless ``force``.
     """
     targets = [(item, out_dir / item.filename) for item in exported]
-    clashes = [path for item, path in targets
-               if path.exists() and path.read_text(encoding="utf-8") != item.text]
+    clashes = [
+        path
+        for item, path in targets
+        if path.exists() and path.read_text(encoding="utf-8") != item.text
+    ]
     if clashes and not force:
         listing = ", ".join(str(p) for p in clashes[:5]) + (", …" if len(clashes) > 5 else "")
-        raise Refused(f"export would overwrite {len(clashes)} different file(s): {listing}",
-                      hint="export into an empty directory with --out DIR, or pass --force")
+        raise Refused(
+            f"export would overwrite {len(clashes)} different file(s): {listing}",
+            hint="export into an empty directory with --out DIR, or pass --force",
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     results = []
     for item, path in targets:

@@ -125,12 +125,14 @@ def apply_template(
         raise UsageError("no restaurant given", hint="use --restaurant or --restaurants-file")
     matches = resolve_restaurants(conn, organisation.id, restaurant_refs)
     if any(m.row is None for m in matches):
-        raise UnknownRestaurants([
-            RestaurantOutcome(m.ref, RESOLVED, str(m.row["id"]), m.row["name"])
-            if m.row is not None
-            else RestaurantOutcome(m.ref, m.error or "restaurant_not_found", message=m.message)
-            for m in matches
-        ])
+        raise UnknownRestaurants(
+            [
+                RestaurantOutcome(m.ref, RESOLVED, str(m.row["id"]), m.row["name"])
+                if m.row is not None
+                else RestaurantOutcome(m.ref, m.error or "restaurant_not_found", message=m.message)
+                for m in matches
+            ]
+        )
     acting = resolve_user(conn, acting_user) if acting_user else None
     assigned = resolve_user(conn, assign_to) if assign_to else acting
     refs: dict[str, str] = {}  # restaurant id -> the first reference naming it
@@ -159,14 +161,25 @@ def apply_template(
             _preview(conn, report, template, steps, compiled, batch, names, values, now)
         else:
             started = _start_batch(
-                conn, organisation.id, template, steps, compiled, batch, names, values, now,
-                assigned, acting,
+                conn,
+                organisation.id,
+                template,
+                steps,
+                compiled,
+                batch,
+                names,
+                values,
+                now,
+                assigned,
+                acting,
             )
             for r in batch:
                 result, instance_id = started[str(r["id"])]
-                report.outcomes.append(RestaurantOutcome(
-                    refs[str(r["id"])], result, str(r["id"]), r["name"], instance_id
-                ))
+                report.outcomes.append(
+                    RestaurantOutcome(
+                        refs[str(r["id"])], result, str(r["id"]), r["name"], instance_id
+                    )
+                )
         if progress is not None:
             progress(min(start + batch_size, len(rows)), len(rows))
     if dry_run:
@@ -236,12 +249,21 @@ def _start_batch(
     acting: str | None,
 ) -> dict[str, tuple[str, str]]:
     """Insert the batch's instances and tasks; restaurant id -> (result, instance id)."""
-    params = {"template_id": template.id, "org": org_id, "now": now, "assigned": assigned,
-              "acting": acting}
+    params = {
+        "template_id": template.id,
+        "org": org_id,
+        "now": now,
+        "assigned": assigned,
+        "acting": acting,
+    }
     rows = conn.execute(
         INSERT_INSTANCES,
-        {**params, "restaurant_ids": [str(r["id"]) for r in batch], "names": names,
-         "total": len(steps)},
+        {
+            **params,
+            "restaurant_ids": [str(r["id"]) for r in batch],
+            "names": names,
+            "total": len(steps),
+        },
     ).all()
     outcome = {str(r.restaurant_id): (r.result, str(r.id)) for r in rows}
     instance_ids: list[str] = []
@@ -258,10 +280,17 @@ def _start_batch(
             positions.append(step.position)
             rendered.append(message.render(vals) if message and message.variables else None)
     if instance_ids:
-        conn.execute(INSERT_TASKS, {
-            **params, "instance_ids": instance_ids, "restaurant_ids": restaurant_ids,
-            "positions": positions, "rendered": rendered, "steps": steps_json(template.id, steps),
-        })
+        conn.execute(
+            INSERT_TASKS,
+            {
+                **params,
+                "instance_ids": instance_ids,
+                "restaurant_ids": restaurant_ids,
+                "positions": positions,
+                "rendered": rendered,
+                "steps": steps_json(template.id, steps),
+            },
+        )
     return outcome
 
 
@@ -277,19 +306,23 @@ def _preview(
     now: datetime,
 ) -> None:
     """What the batch would create, written to ``report`` (reads only)."""
-    existing: dict[str, str] = dict(conn.execute(
-        text(
-            "SELECT DISTINCT ON (restaurant_id) restaurant_id::text, id::text "
-            "FROM sequence_instances WHERE sequence_template_id = :t "
-            "AND restaurant_id = ANY(CAST(:ids AS uuid[])) AND status IN ('active', 'paused') "
-            "ORDER BY restaurant_id, started_at"
-        ),
-        {"t": template.id, "ids": [str(r["id"]) for r in batch]},
-    ).all())
+    existing: dict[str, str] = dict(
+        conn.execute(
+            text(
+                "SELECT DISTINCT ON (restaurant_id) restaurant_id::text, id::text "
+                "FROM sequence_instances WHERE sequence_template_id = :t "
+                "AND restaurant_id = ANY(CAST(:ids AS uuid[])) AND status IN ('active', 'paused') "
+                "ORDER BY restaurant_id, started_at"
+            ),
+            {"t": template.id, "ids": [str(r["id"]) for r in batch]},
+        ).all()
+    )
     first = steps[0]
     due = conn.execute(
-        text("SELECT CAST(:now AS timestamptz) + "
-             + delay_interval_sql("CAST(:v AS int)", "CAST(:u AS text)")),
+        text(
+            "SELECT CAST(:now AS timestamptz) + "
+            + delay_interval_sql("CAST(:v AS int)", "CAST(:u AS text)")
+        ),
         {"now": now, "v": first.delay_value, "u": first.delay_unit},
     ).scalar_one()
     for restaurant, name, vals in zip(batch, names, values, strict=True):
@@ -300,13 +333,26 @@ def _preview(
             )
             continue
         report.outcomes.append(RestaurantOutcome(rid, WOULD_START, rid, restaurant["name"]))
-        report.previews.append(InstancePreview(rid, restaurant["name"], name, [
-            TaskPreview(
-                step.position, step.name, step.type, step.priority,
-                "active" if step.position == 1 else "pending",
-                due if step.position == 1 else None, step.delay_value, step.delay_unit,
-                step.message, message.render(vals) if message else None,
-                message.empty_variables(vals) if message else [],
+        report.previews.append(
+            InstancePreview(
+                rid,
+                restaurant["name"],
+                name,
+                [
+                    TaskPreview(
+                        step.position,
+                        step.name,
+                        step.type,
+                        step.priority,
+                        "active" if step.position == 1 else "pending",
+                        due if step.position == 1 else None,
+                        step.delay_value,
+                        step.delay_unit,
+                        step.message,
+                        message.render(vals) if message else None,
+                        message.empty_variables(vals) if message else [],
+                    )
+                    for step, message in zip(steps, compiled, strict=True)
+                ],
             )
-            for step, message in zip(steps, compiled, strict=True)
-        ]))
+        )

@@ -32,10 +32,12 @@ class Rule:
 RULES: dict[str, Rule] = {
     "pause": Rule(("active",), "paused", "only active instances can be paused"),
     "resume": Rule(("paused",), "active", "only paused instances can be resumed"),
-    "cancel": Rule(("active", "paused"), "cancelled",
-                   "only active or paused instances can be cancelled"),
-    "finish": Rule(("active", "paused"), "completed",
-                   "only active or paused instances can be finished"),
+    "cancel": Rule(
+        ("active", "paused"), "cancelled", "only active or paused instances can be cancelled"
+    ),
+    "finish": Rule(
+        ("active", "paused"), "completed", "only active or paused instances can be finished"
+    ),
 }
 
 _INSTANCE_SQL: dict[str, str] = {
@@ -64,8 +66,7 @@ _TASKS_SQL: dict[str, str] = {
     ),
     "cancel": (
         "UPDATE tasks SET status = 'cancelled', cancelled_at = CAST(:now AS timestamptz),"
-        " metadata = " + _CLOSED_BY +
-        " WHERE sequence_instance_id = ANY(CAST(:ids AS uuid[]))"
+        " metadata = " + _CLOSED_BY + " WHERE sequence_instance_id = ANY(CAST(:ids AS uuid[]))"
         " AND status IN ('pending', 'active') RETURNING sequence_instance_id::text"
     ),
     "finish": (
@@ -74,8 +75,9 @@ _TASKS_SQL: dict[str, str] = {
         " completed_at = CASE WHEN status = 'active' THEN CAST(:now AS timestamptz)"
         " ELSE completed_at END,"
         " cancelled_at = CASE WHEN status = 'pending' THEN CAST(:now AS timestamptz)"
-        " ELSE cancelled_at END, metadata = " + _CLOSED_BY +
-        " WHERE sequence_instance_id = ANY(CAST(:ids AS uuid[]))"
+        " ELSE cancelled_at END, metadata = "
+        + _CLOSED_BY
+        + " WHERE sequence_instance_id = ANY(CAST(:ids AS uuid[]))"
         " AND status IN ('pending', 'active') RETURNING sequence_instance_id::text"
     ),
 }
@@ -92,14 +94,26 @@ class Transition:
     moves: list[Move] = field(default_factory=list)
 
 
-def pause(conn: Connection, org_id: str, instance_ids: Sequence[str], *,
-          timezone: str = "UTC", now: datetime | None = None) -> list[Transition]:
+def pause(
+    conn: Connection,
+    org_id: str,
+    instance_ids: Sequence[str],
+    *,
+    timezone: str = "UTC",
+    now: datetime | None = None,
+) -> list[Transition]:
     """active → paused. Its tasks stay as they are; nothing moves on while paused."""
     return transition(conn, org_id, instance_ids, "pause", timezone=timezone, now=now)
 
 
-def resume(conn: Connection, org_id: str, instance_ids: Sequence[str], *,
-           timezone: str = "UTC", now: datetime | None = None) -> list[Transition]:
+def resume(
+    conn: Connection,
+    org_id: str,
+    instance_ids: Sequence[str],
+    *,
+    timezone: str = "UTC",
+    now: datetime | None = None,
+) -> list[Transition]:
     """paused → active; the active task's due date is pushed back by the time spent paused.
 
     If the active task was completed or skipped while paused, the next step starts now
@@ -108,14 +122,26 @@ def resume(conn: Connection, org_id: str, instance_ids: Sequence[str], *,
     return transition(conn, org_id, instance_ids, "resume", timezone=timezone, now=now)
 
 
-def cancel(conn: Connection, org_id: str, instance_ids: Sequence[str], *,
-           timezone: str = "UTC", now: datetime | None = None) -> list[Transition]:
+def cancel(
+    conn: Connection,
+    org_id: str,
+    instance_ids: Sequence[str],
+    *,
+    timezone: str = "UTC",
+    now: datetime | None = None,
+) -> list[Transition]:
     """active or paused → cancelled; pending and active tasks become cancelled (kept)."""
     return transition(conn, org_id, instance_ids, "cancel", timezone=timezone, now=now)
 
 
-def finish(conn: Connection, org_id: str, instance_ids: Sequence[str], *,
-           timezone: str = "UTC", now: datetime | None = None) -> list[Transition]:
+def finish(
+    conn: Connection,
+    org_id: str,
+    instance_ids: Sequence[str],
+    *,
+    timezone: str = "UTC",
+    now: datetime | None = None,
+) -> list[Transition]:
     """active or paused → completed; the active task completed, pending ones cancelled."""
     return transition(conn, org_id, instance_ids, "finish", timezone=timezone, now=now)
 
@@ -132,14 +158,17 @@ def transition(
     rule = RULES[action]
     ids = require_uuids(instance_ids, "instance")
     now = begin_clock(conn, timezone, now)
-    rows = {r.id: r for r in conn.execute(
-        text(
-            "SELECT id::text AS id, name, status FROM sequence_instances "
-            "WHERE id = ANY(CAST(:ids AS uuid[])) AND organisation_id = CAST(:org AS uuid) "
-            "ORDER BY id FOR UPDATE"
-        ),
-        {"ids": ids, "org": org_id},
-    )}
+    rows = {
+        r.id: r
+        for r in conn.execute(
+            text(
+                "SELECT id::text AS id, name, status FROM sequence_instances "
+                "WHERE id = ANY(CAST(:ids AS uuid[])) AND organisation_id = CAST(:org AS uuid) "
+                "ORDER BY id FOR UPDATE"
+            ),
+            {"ids": ids, "org": org_id},
+        )
+    }
     missing = [i for i in ids if i not in rows]
     if missing:
         raise NotFound(
@@ -148,7 +177,8 @@ def transition(
         )
     refused = [
         f"instance {i} ({rows[i].name!r}) is {rows[i].status}"
-        for i in ids if rows[i].status not in rule.allowed
+        for i in ids
+        if rows[i].status not in rule.allowed
     ]
     if refused:
         raise Refused(
@@ -160,14 +190,23 @@ def transition(
     if action in _TASKS_SQL:  # before the instances: resume reads paused_at
         changed.update(conn.execute(text(_TASKS_SQL[action]), params).scalars())
     conn.execute(
-        text(f"UPDATE sequence_instances SET {_INSTANCE_SQL[action]} "
-             "WHERE id = ANY(CAST(:ids AS uuid[]))"),
+        text(
+            f"UPDATE sequence_instances SET {_INSTANCE_SQL[action]} "
+            "WHERE id = ANY(CAST(:ids AS uuid[]))"
+        ),
         params,
     )
     moves = activate_next(conn, ids, now=now, floor=now) if action == "resume" else []
     return [
-        Transition(i, rows[i].name, action, rows[i].status, _final(rule.target, i, moves),
-                   changed[i], [m for m in moves if m.instance_id == i])
+        Transition(
+            i,
+            rows[i].name,
+            action,
+            rows[i].status,
+            _final(rule.target, i, moves),
+            changed[i],
+            [m for m in moves if m.instance_id == i],
+        )
         for i in ids
     ]
 

@@ -75,9 +75,12 @@ def resolve_user(conn: Connection, ref: str) -> str:
     """
     profiles, users = tables.profiles, tables.users
     for table in (profiles, users):
-        if table is users and not conn.execute(
-            text("SELECT has_table_privilege('auth.users', 'SELECT')")
-        ).scalar():
+        if (
+            table is users
+            and not conn.execute(
+                text("SELECT has_table_privilege('auth.users', 'SELECT')")
+            ).scalar()
+        ):
             break
         if is_uuid(ref):
             found = conn.execute(select(table.c.id).where(table.c.id == ref)).scalar()

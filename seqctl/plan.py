@@ -20,7 +20,12 @@ FORMAT_VERSION = "1"
 TemplateKind = Literal["create", "update", "reactivate", "adopt", "deactivate", "delete"]
 StepKind = Literal["create", "update", "move", "delete"]
 TEMPLATE_KINDS: tuple[TemplateKind, ...] = (
-    "create", "update", "reactivate", "adopt", "deactivate", "delete",
+    "create",
+    "update",
+    "reactivate",
+    "adopt",
+    "deactivate",
+    "delete",
 )
 STEP_KINDS: tuple[StepKind, ...] = ("create", "update", "move", "delete")
 # the four numbers of the summary line; reactivations and adoptions are updates
@@ -111,10 +116,14 @@ class Plan:
     def summary(self, *, applied: bool = False) -> str:
         counts = self.counts()
         if applied:
-            return (f"Applied: {counts['create']} created, {counts['update']} updated, "
-                    f"{counts['deactivate']} deactivated, {counts['delete']} deleted")
-        return (f"Plan: {counts['create']} to create, {counts['update']} to update, "
-                f"{counts['deactivate']} to deactivate, {counts['delete']} to delete")
+            return (
+                f"Applied: {counts['create']} created, {counts['update']} updated, "
+                f"{counts['deactivate']} deactivated, {counts['delete']} deleted"
+            )
+        return (
+            f"Plan: {counts['create']} to create, {counts['update']} to update, "
+            f"{counts['deactivate']} to deactivate, {counts['delete']} to delete"
+        )
 
 
 # -- JSON ------------------------------------------------------------------------------
@@ -137,13 +146,20 @@ def plan_to_document(plan: Plan, *, applied: bool = False) -> dict[str, Any]:
         "applied": applied,
         "organisation": {"id": plan.organisation.id, "name": plan.organisation.name},
         "fingerprint": plan.fingerprint,
-        "options": {"prune": plan.options.prune, "adopt": plan.options.adopt,
-                    "allow_empty": plan.options.allow_empty},
+        "options": {
+            "prune": plan.options.prune,
+            "adopt": plan.options.adopt,
+            "allow_empty": plan.options.allow_empty,
+        },
         "summary": {
             **plan.counts(),
-            **{f"{kind}s": sum(1 for c in plan.changes if c.kind == kind)
-               for kind in ("reactivate", "adopt")},
-            "drift": len(plan.drifted), "unchanged": plan.unchanged, "unmanaged": plan.unmanaged,
+            **{
+                f"{kind}s": sum(1 for c in plan.changes if c.kind == kind)
+                for kind in ("reactivate", "adopt")
+            },
+            "drift": len(plan.drifted),
+            "unchanged": plan.unchanged,
+            "unmanaged": plan.unmanaged,
         },
         "summary_line": plan.summary(applied=applied),
         "changes": [
@@ -155,8 +171,11 @@ def plan_to_document(plan: Plan, *, applied: bool = False) -> dict[str, Any]:
                 "source": change.source,
                 "location": _location(change.location),
                 "drift": change.drift,
-                "impact": {"active": change.impact.active, "paused": change.impact.paused,
-                           "affected": False},
+                "impact": {
+                    "active": change.impact.active,
+                    "paused": change.impact.paused,
+                    "affected": False,
+                },
                 "fields": _fields(change.fields),
                 "steps": [
                     {
@@ -192,11 +211,13 @@ def plan_from_document(document: Mapping[str, Any]) -> Plan:
     """The plan of a JSON document made by :func:`plan_to_document` (already schema-checked)."""
     options = document["options"]
     return Plan(
-        organisation=Organisation(str(document["organisation"]["id"]),
-                                  str(document["organisation"]["name"])),
+        organisation=Organisation(
+            str(document["organisation"]["id"]), str(document["organisation"]["name"])
+        ),
         fingerprint=str(document["fingerprint"]),
-        options=PlanOptions(bool(options["prune"]), bool(options["adopt"]),
-                            bool(options["allow_empty"])),
+        options=PlanOptions(
+            bool(options["prune"]), bool(options["adopt"]), bool(options["allow_empty"])
+        ),
         unchanged=int(document["summary"]["unchanged"]),
         unmanaged=int(document["summary"]["unmanaged"]),
         changes=tuple(

@@ -18,10 +18,24 @@ from .plan import FieldChange, Plan, StepChange, TemplateChange, plan_to_documen
 
 Renderer = Callable[[Plan, bool, bool], str]  # (plan, applied, colour) -> text
 
-SYMBOLS = {"create": "+", "update": "~", "reactivate": "~", "adopt": "~", "move": ">",
-           "deactivate": "-", "delete": "x"}
-COLOURS = {"create": "green", "update": "yellow", "reactivate": "yellow", "adopt": "cyan",
-           "move": "yellow", "deactivate": "red", "delete": "red"}
+SYMBOLS = {
+    "create": "+",
+    "update": "~",
+    "reactivate": "~",
+    "adopt": "~",
+    "move": ">",
+    "deactivate": "-",
+    "delete": "x",
+}
+COLOURS = {
+    "create": "green",
+    "update": "yellow",
+    "reactivate": "yellow",
+    "adopt": "cyan",
+    "move": "yellow",
+    "deactivate": "red",
+    "delete": "red",
+}
 IMPACT_NOTE = "unaffected: running instances keep their snapshot of the template"
 MAX_VALUE = 80
 
@@ -56,8 +70,14 @@ def render_text(plan: Plan, applied: bool = False, colour: bool = False) -> str:
         head = f"{SYMBOLS[change.kind]} {change.kind} {change.key} {change.name!r}"
         lines.append(f"{paint(head, change.kind, bold=True)}  ({where(change)})")
         if change.drift:
-            lines.append("    " + paint("! drift: edited outside git since the last sync; "
-                                        "sync puts the file's content back", "delete"))
+            lines.append(
+                "    "
+                + paint(
+                    "! drift: edited outside git since the last sync; "
+                    "sync puts the file's content back",
+                    "delete",
+                )
+            )
         lines.extend(f"    {line}" for line in _field_lines(change.fields))
         for step in change.steps:
             lines.append("    " + paint(_step_head(step), step.kind))
@@ -111,13 +131,17 @@ def render_markdown(plan: Plan, applied: bool = False, colour: bool = False) -> 
     facts = [f"Organisation **{_cell(plan.organisation.name)}**", *_facts(plan)]
     lines += [" · ".join(facts), ""]
     for change in plan.changes:
-        title = (f"{SYMBOLS[change.kind]} <b>{change.kind}</b> <code>{_cell(change.key)}</code>"
-                 f" — {_cell(change.name)}" + (" ⚠️ drift" if change.drift else ""))
-        lines += ["<details>", f"<summary>{title}</summary>", "",
-                  f"Source: `{where(change)}`", ""]
+        title = (
+            f"{SYMBOLS[change.kind]} <b>{change.kind}</b> <code>{_cell(change.key)}</code>"
+            f" — {_cell(change.name)}" + (" ⚠️ drift" if change.drift else "")
+        )
+        lines += ["<details>", f"<summary>{title}</summary>", "", f"Source: `{where(change)}`", ""]
         if change.drift:
-            lines += ["> **Drift:** this template was edited outside git since the last sync; "
-                      "sync puts the file's content back.", ""]
+            lines += [
+                "> **Drift:** this template was edited outside git since the last sync; "
+                "sync puts the file's content back.",
+                "",
+            ]
         lines += _markdown_table(change)
         impact = impact_text(change)
         if impact:
@@ -131,20 +155,26 @@ def render_markdown(plan: Plan, applied: bool = False, colour: bool = False) -> 
 def _markdown_table(change: TemplateChange) -> list[str]:
     """| step | name | change | field | old | new |: template fields first, then steps."""
     rows: list[tuple[str, ...]] = [
-        ("", "(template)", change.kind, f.field, _cell(f.old), _cell(f.new))
-        for f in change.fields]
+        ("", "(template)", change.kind, f.field, _cell(f.old), _cell(f.new)) for f in change.fields
+    ]
     for step in change.steps:
         moved = step.old_step_order not in (None, step.step_order)
         order = f"{step.old_step_order} → {step.step_order}" if moved else str(step.step_order)
         if step.kind in ("create", "delete"):
             rows.append((order, _cell(step.name), step.kind, "", "", ""))
         else:
-            rows += [(order, _cell(step.name), step.kind, f.field, _cell(f.old), _cell(f.new))
-                     for f in step.fields]
+            rows += [
+                (order, _cell(step.name), step.kind, f.field, _cell(f.old), _cell(f.new))
+                for f in step.fields
+            ]
     if not rows:
         return []
-    return ["| step | name | change | field | old | new |", "|---|---|---|---|---|---|",
-            *("| " + " | ".join(row) + " |" for row in rows), ""]
+    return [
+        "| step | name | change | field | old | new |",
+        "|---|---|---|---|---|---|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+        "",
+    ]
 
 
 RENDERERS: dict[str, Renderer] = {

@@ -54,11 +54,16 @@ class Problems:
     def raise_if_any(self) -> None:
         if not self.items:
             return
-        lines = [f"{loc}: {msg}" if loc else msg for loc, msg, _ in sorted(
-            self.items, key=lambda item: (item[0] or Location("", 0, 0)))]
+        lines = [
+            f"{loc}: {msg}" if loc else msg
+            for loc, msg, _ in sorted(self.items, key=lambda item: item[0] or Location("", 0, 0))
+        ]
         hints = list(dict.fromkeys(hint for _, _, hint in self.items if hint))
-        message = lines[0] if len(lines) == 1 else (
-            f"{len(lines)} problems:\n" + "\n".join(f"  {line}" for line in lines))
+        message = (
+            lines[0]
+            if len(lines) == 1
+            else (f"{len(lines)} problems:\n" + "\n".join(f"  {line}" for line in lines))
+        )
         raise InvalidInput(message, hint="; ".join(hints) or None)
 
 
@@ -73,8 +78,10 @@ def build_plan(
     """
     options = options or PlanOptions()
     if options.prune and not desired and not options.allow_empty:
-        raise Refused("--prune with no template files would delete every managed template",
-                      hint="check the PATH arguments, or pass --allow-empty if that is intended")
+        raise Refused(
+            "--prune with no template files would delete every managed template",
+            hint="check the PATH arguments, or pass --allow-empty if that is intended",
+        )
     problems = Problems()
     managed = _managed_by_key(actual)
     unmanaged: dict[str, list[ActualTemplate]] = defaultdict(list)
@@ -90,8 +97,11 @@ def build_plan(
     unchanged = 0
     for spec in sorted(desired, key=lambda s: s.key):
         if spec.key in seen:
-            problems.add(spec.location("$.key"), f"key {spec.key!r} is also used by "
-                         f"{seen[spec.key].source}", "keys must be unique across the files")
+            problems.add(
+                spec.location("$.key"),
+                f"key {spec.key!r} is also used by {seen[spec.key].source}",
+                "keys must be unique across the files",
+            )
             continue
         seen[spec.key] = spec
         steps = _desired_steps(spec, refs, problems) if _storable(spec, problems) else None
@@ -101,14 +111,21 @@ def build_plan(
         if clash:
             ids = ", ".join(t.id for t in clash)
             if not options.adopt:
-                problems.add(spec.location("$.name"), f"an unmanaged template (made outside "
-                             f"seqctl) is already named {spec.name!r} ({ids})",
-                             "pass --adopt to take it over, or rename the template")
+                problems.add(
+                    spec.location("$.name"),
+                    f"an unmanaged template (made outside "
+                    f"seqctl) is already named {spec.name!r} ({ids})",
+                    "pass --adopt to take it over, or rename the template",
+                )
                 continue
             if current is not None or len(clash) > 1 or clash[0].id in adopted:
-                problems.add(spec.location("$.name"), f"cannot adopt the unmanaged template "
-                             f"{spec.name!r} ({ids}): it is ambiguous or the key "
-                             f"{spec.key!r} is already managed", "rename one of them")
+                problems.add(
+                    spec.location("$.name"),
+                    f"cannot adopt the unmanaged template "
+                    f"{spec.name!r} ({ids}): it is ambiguous or the key "
+                    f"{spec.key!r} is already managed",
+                    "rename one of them",
+                )
                 continue
             current, kind = clash[0], "adopt"
             adopted.add(current.id)
@@ -162,20 +179,26 @@ def _storable(spec: TemplateSpec, problems: Problems) -> bool:
     """Whether the metadata mappings can be stored as jsonb (no NaN, infinity or NUL)."""
     ok = True
     places = [("$.metadata", spec.metadata)] + [
-        (f"$.steps[{i}].metadata", step.metadata) for i, step in enumerate(spec.steps)]
+        (f"$.steps[{i}].metadata", step.metadata) for i, step in enumerate(spec.steps)
+    ]
     for path, value in places:
         if not value:
             continue
         try:
             dumped = json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as error:
-            problems.add(spec.location(path), f"metadata cannot be stored as JSON: {error}",
-                         "use strings, numbers, booleans, null, lists and mappings only")
+            problems.add(
+                spec.location(path),
+                f"metadata cannot be stored as JSON: {error}",
+                "use strings, numbers, booleans, null, lists and mappings only",
+            )
             ok = False
             continue
         if "\\u0000" in dumped:
-            problems.add(spec.location(path), "metadata contains a NUL character (\\u0000), "
-                         "which PostgreSQL cannot store")
+            problems.add(
+                spec.location(path),
+                "metadata contains a NUL character (\\u0000), which PostgreSQL cannot store",
+            )
             ok = False
     return ok
 
@@ -190,18 +213,28 @@ def _desired_steps(
         resolved: dict[str, str | None] = {}
         for column, attribute in REFERENCE_FIELDS.items():
             ref = getattr(step, attribute)
-            resolved[column] = None if ref is None else refs[column].resolve(
-                ref, spec.location(f"$.steps[{index}].{attribute}"), problems)
+            resolved[column] = (
+                None
+                if ref is None
+                else refs[column].resolve(
+                    ref, spec.location(f"$.steps[{index}].{attribute}"), problems
+                )
+            )
             ok = ok and (ref is None or resolved[column] is not None)
-        rows.append({
-            "step_order": index + 1,
-            "name": step.name, "type": step.type, "priority": step.priority,
-            "description": step.description,
-            "delay_value": step.delay_value, "delay_unit": step.delay_unit,
-            **resolved,
-            "custom_message": step.custom_message,
-            "metadata": dict(step.metadata),
-        })
+        rows.append(
+            {
+                "step_order": index + 1,
+                "name": step.name,
+                "type": step.type,
+                "priority": step.priority,
+                "description": step.description,
+                "delay_value": step.delay_value,
+                "delay_unit": step.delay_unit,
+                **resolved,
+                "custom_message": step.custom_message,
+                "metadata": dict(step.metadata),
+            }
+        )
     return rows if ok else None
 
 
@@ -213,18 +246,27 @@ def _template_change(
     refs: Mapping[str, References],
 ) -> TemplateChange | None:
     row: dict[str, Any] = {
-        "name": spec.name, "description": spec.description, "tags": list(spec.tags),
-        "is_active": spec.is_active, "metadata": dict(spec.metadata),
+        "name": spec.name,
+        "description": spec.description,
+        "tags": list(spec.tags),
+        "is_active": spec.is_active,
+        "metadata": dict(spec.metadata),
     }
     digest = row_digest(row, steps)
     row["metadata"][SEQCTL_KEY] = {"key": spec.key, "source": spec.source, "digest": digest}
     locate: Callable[[int], Location] = lambda i: spec.location(f"$.steps[{i}]")  # noqa: E731
     if current is None:
         return TemplateChange(
-            kind="create", key=spec.key, name=spec.name, source=spec.source,
-            location=spec.location(), row=row,
-            steps=tuple(StepChange("create", s["step_order"], None, s["name"], row=s,
-                                   location=locate(i)) for i, s in enumerate(steps)),
+            kind="create",
+            key=spec.key,
+            name=spec.name,
+            source=spec.source,
+            location=spec.location(),
+            row=row,
+            steps=tuple(
+                StepChange("create", s["step_order"], None, s["name"], row=s, location=locate(i))
+                for i, s in enumerate(steps)
+            ),
         )
     fields = _template_fields(current.row, row)
     stored = current.seqctl or {}
@@ -236,8 +278,14 @@ def _template_change(
     if kind == "update" and not current.row["is_active"] and spec.is_active:
         kind = "reactivate"
     return TemplateChange(
-        kind=kind, key=spec.key, name=spec.name, template_id=current.id, source=spec.source,
-        location=spec.location(), fields=tuple(fields), steps=tuple(step_changes),
+        kind=kind,
+        key=spec.key,
+        name=spec.name,
+        template_id=current.id,
+        source=spec.source,
+        location=spec.location(),
+        fields=tuple(fields),
+        steps=tuple(step_changes),
         drift=kind != "adopt" and stored.get("digest") != current.digest(),
         impact=Impact(current.instances.get("active", 0), current.instances.get("paused", 0)),
         row=row,
@@ -251,9 +299,13 @@ def _template_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Fie
         if old.get(name) != new.get(name)
     ]
     if signature(user_metadata(old.get("metadata"))) != signature(
-            user_metadata(new.get("metadata"))):
-        changes.append(FieldChange("metadata", user_metadata(old.get("metadata")),
-                                   user_metadata(new.get("metadata"))))
+        user_metadata(new.get("metadata"))
+    ):
+        changes.append(
+            FieldChange(
+                "metadata", user_metadata(old.get("metadata")), user_metadata(new.get("metadata"))
+            )
+        )
     return changes
 
 
@@ -261,8 +313,11 @@ def _orphan_change(template: ActualTemplate, key: str, prune: bool) -> TemplateC
     """A managed template whose file is gone: deleted with --prune, else deactivated."""
     stored = template.seqctl or {}
     common: dict[str, Any] = {
-        "key": key, "name": template.name, "template_id": template.id,
-        "source": stored.get("source"), "drift": stored.get("digest") != template.digest(),
+        "key": key,
+        "name": template.name,
+        "template_id": template.id,
+        "source": stored.get("source"),
+        "drift": stored.get("digest") != template.digest(),
         "impact": Impact(template.instances.get("active", 0), template.instances.get("paused", 0)),
     }
     if prune:
@@ -273,8 +328,9 @@ def _orphan_change(template: ActualTemplate, key: str, prune: bool) -> TemplateC
     steps = [dict(s.row, step_order=s.step_order) for s in template.steps]
     row["metadata"] = dict(row["metadata"])
     row["metadata"][SEQCTL_KEY] = dict(stored, digest=row_digest(row, steps))
-    return TemplateChange(kind="deactivate", fields=(FieldChange("is_active", True, False),),
-                          row=row, **common)
+    return TemplateChange(
+        kind="deactivate", fields=(FieldChange("is_active", True, False),), row=row, **common
+    )
 
 
 def diff_steps(
@@ -294,8 +350,9 @@ def diff_steps(
         lambda i, a: wanted_content[i] == content[id(a)],
         lambda i, a: desired[i]["name"] == a.row["name"],
         lambda i, a: desired[i]["step_order"] == a.step_order,
-        lambda i, a: difflib.SequenceMatcher(None, desired[i]["name"], a.row["name"]).ratio()
-        >= SIMILAR,
+        lambda i, a: (
+            difflib.SequenceMatcher(None, desired[i]["name"], a.row["name"]).ratio() >= SIMILAR
+        ),
     ]
     for rule in rules:
         for index, wanted in enumerate(desired):
@@ -312,8 +369,9 @@ def diff_steps(
         row = dict(wanted)
         existing = matched.get(index)
         if existing is None:
-            changes.append(StepChange("create", order, None, wanted["name"], row=row,
-                                      location=locate(index)))
+            changes.append(
+                StepChange("create", order, None, wanted["name"], row=row, location=locate(index))
+            )
             continue
         if existing.step_order == order and wanted_content[index] == content[id(existing)]:
             continue
@@ -323,12 +381,24 @@ def diff_steps(
         if not fields:
             continue
         kind: StepKind = "move" if [f.field for f in fields] == ["step_order"] else "update"
-        changes.append(StepChange(kind, order, existing.step_order, wanted["name"],
-                                  step_id=existing.id, fields=tuple(fields), row=row,
-                                  location=locate(index)))
+        changes.append(
+            StepChange(
+                kind,
+                order,
+                existing.step_order,
+                wanted["name"],
+                step_id=existing.id,
+                fields=tuple(fields),
+                row=row,
+                location=locate(index),
+            )
+        )
     for gone in free:
-        changes.append(StepChange("delete", gone.step_order, gone.step_order,
-                                  str(gone.row["name"]), step_id=gone.id))
+        changes.append(
+            StepChange(
+                "delete", gone.step_order, gone.step_order, str(gone.row["name"]), step_id=gone.id
+            )
+        )
     return sorted(changes, key=lambda c: (c.step_order, c.kind != "delete"))
 
 
@@ -350,8 +420,13 @@ def _step_fields(
         if old[name] == new[name]:
             continue
         if name in REFERENCE_FIELDS:
-            changes.append(FieldChange(REFERENCE_FIELDS[name], refs[name].display(old[name]),
-                                       refs[name].display(new[name])))
+            changes.append(
+                FieldChange(
+                    REFERENCE_FIELDS[name],
+                    refs[name].display(old[name]),
+                    refs[name].display(new[name]),
+                )
+            )
         else:
             changes.append(FieldChange(name, old[name], new[name]))
     return changes

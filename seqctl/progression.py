@@ -148,13 +148,15 @@ def _finish_tasks(
 ) -> list[TaskOutcome]:
     ids = require_uuids(task_ids, "task")
     now = begin_clock(conn, timezone, now)
-    found: dict[str, str | None] = dict(conn.execute(
-        text(
-            "SELECT id::text, sequence_instance_id::text FROM tasks "
-            "WHERE id = ANY(CAST(:ids AS uuid[])) AND organisation_id = CAST(:org AS uuid)"
-        ),
-        {"ids": ids, "org": org_id},
-    ).all())
+    found: dict[str, str | None] = dict(
+        conn.execute(
+            text(
+                "SELECT id::text, sequence_instance_id::text FROM tasks "
+                "WHERE id = ANY(CAST(:ids AS uuid[])) AND organisation_id = CAST(:org AS uuid)"
+            ),
+            {"ids": ids, "org": org_id},
+        ).all()
+    )
     missing = [i for i in ids if i not in found]
     if missing:
         raise NotFound(
@@ -168,20 +170,26 @@ def _finish_tasks(
             hint="complete standalone tasks in the CRM",
         )
     # lock the instances (in id order: no deadlock between runs), then re-read the tasks
-    instances: dict[str, str] = dict(conn.execute(
-        text(
-            "SELECT id::text, status FROM sequence_instances WHERE id = ANY(CAST(:ids AS uuid[])) "
-            "ORDER BY id FOR UPDATE"
-        ),
-        {"ids": sorted({v for v in found.values() if v})},
-    ).all())
-    tasks = {r.id: r for r in conn.execute(
-        text(
-            "SELECT id::text AS id, sequence_instance_id::text AS instance_id, status, name "
-            "FROM tasks WHERE id = ANY(CAST(:ids AS uuid[])) FOR UPDATE"
-        ),
-        {"ids": ids},
-    )}
+    instances: dict[str, str] = dict(
+        conn.execute(
+            text(
+                "SELECT id::text, status FROM sequence_instances WHERE id = ANY(CAST(:ids AS"
+                " uuid[])) "
+                "ORDER BY id FOR UPDATE"
+            ),
+            {"ids": sorted({v for v in found.values() if v})},
+        ).all()
+    )
+    tasks = {
+        r.id: r
+        for r in conn.execute(
+            text(
+                "SELECT id::text AS id, sequence_instance_id::text AS instance_id, status, name "
+                "FROM tasks WHERE id = ANY(CAST(:ids AS uuid[])) FOR UPDATE"
+            ),
+            {"ids": ids},
+        )
+    }
     moved = [i for i in ids if i not in tasks or tasks[i].instance_id not in instances]
     if moved:  # deleted or unlinked by another client between the two reads
         raise Conflict(
@@ -189,10 +197,7 @@ def _finish_tasks(
             hint="run the command again",
         )
     done, other = ("cancelled", "completed") if skip else ("completed", "cancelled")
-    refused = [
-        f"task {i} ({tasks[i].name!r}) is {other}"
-        for i in ids if tasks[i].status == other
-    ]
+    refused = [f"task {i} ({tasks[i].name!r}) is {other}" for i in ids if tasks[i].status == other]
     if refused:
         raise Refused(
             "; ".join(refused)
@@ -213,7 +218,10 @@ def _finish_tasks(
     result = "skipped" if skip else "completed"
     return [
         TaskOutcome(
-            i, tasks[i].instance_id, result if i in todo else f"already_{result}", tasks[i].name,
+            i,
+            tasks[i].instance_id,
+            result if i in todo else f"already_{result}",
+            tasks[i].name,
             _status_after(instances[tasks[i].instance_id], tasks[i].instance_id, moves),
             [m for m in moves if m.instance_id == tasks[i].instance_id and i in todo],
         )
@@ -239,14 +247,16 @@ def advance(
     concurrent run are skipped (that run moves them), so it is safe to run concurrently.
     """
     now = begin_clock(conn, timezone, now)
-    ids = list(conn.execute(
-        text(
-            "SELECT si.id::text FROM sequence_instances si WHERE si.status = 'active'"
-            " AND (CAST(:org AS uuid) IS NULL OR si.organisation_id = CAST(:org AS uuid))"
-            " AND NOT EXISTS (SELECT 1 FROM tasks a WHERE a.sequence_instance_id = si.id"
-            " AND a.status = 'active')"
-            " ORDER BY si.id FOR UPDATE OF si SKIP LOCKED"
-        ),
-        {"org": org_id},
-    ).scalars())
+    ids = list(
+        conn.execute(
+            text(
+                "SELECT si.id::text FROM sequence_instances si WHERE si.status = 'active'"
+                " AND (CAST(:org AS uuid) IS NULL OR si.organisation_id = CAST(:org AS uuid))"
+                " AND NOT EXISTS (SELECT 1 FROM tasks a WHERE a.sequence_instance_id = si.id"
+                " AND a.status = 'active')"
+                " ORDER BY si.id FOR UPDATE OF si SKIP LOCKED"
+            ),
+            {"org": org_id},
+        ).scalars()
+    )
     return AdvanceReport(len(ids), activate_next(conn, ids, now=now))

@@ -40,16 +40,22 @@ class References:
         if len(found) == 1:
             return found[0].id
         if found:
-            problems.add(location, f"{len(found)} {self.what}s are named {ref!r} "
-                         f"({', '.join(r.id for r in found)})",
-                         f"refer to the {self.what} by its UUID")
+            problems.add(
+                location,
+                f"{len(found)} {self.what}s are named {ref!r} ({', '.join(r.id for r in found)})",
+                f"refer to the {self.what} by its UUID",
+            )
         elif as_id is not None:
             problems.add(location, f"no {self.what} with id {as_id} in the organisation")
         else:
             close = difflib.get_close_matches(ref, list(self.by_name), n=3, cutoff=0.6)
-            problems.add(location, f"unknown {self.what} {ref!r}",
-                         "did you mean " + " or ".join(map(repr, close)) + "?" if close
-                         else f"names must match a {self.what} of the organisation exactly")
+            problems.add(
+                location,
+                f"unknown {self.what} {ref!r}",
+                "did you mean " + " or ".join(map(repr, close)) + "?"
+                if close
+                else f"names must match a {self.what} of the organisation exactly",
+            )
         return None
 
     def display(self, ref_id: str | None) -> str | None:

@@ -45,9 +45,7 @@ class CompiledMessage:
     def render(self, values: Mapping[str, str | None]) -> str:
         if not self.variables:
             return self.text
-        return "".join(
-            (values.get(part) or "") if is_var else part for is_var, part in self.parts
-        )
+        return "".join((values.get(part) or "") if is_var else part for is_var, part in self.parts)
 
     def empty_variables(self, values: Mapping[str, str | None]) -> list[str]:
         """The known variables of this message that would render empty."""

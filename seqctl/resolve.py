@@ -20,8 +20,17 @@ from .errors import NotFound, UsageError
 from .lookup import is_uuid
 
 RESTAURANT_FIELDS = (
-    "id", "name", "email", "phone", "address", "city", "website", "cuisine",
-    "contact_name", "contact_email", "contact_phone",
+    "id",
+    "name",
+    "email",
+    "phone",
+    "address",
+    "city",
+    "website",
+    "cuisine",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
 )
 
 
@@ -69,9 +78,7 @@ def resolve_template(conn: Connection, org_id: str, ref: str) -> Template:
                 f"{len(matches)} templates of the organisation match {ref!r} ({ids})",
                 hint="pass the template's UUID with --template",
             )
-    names = list(
-        conn.execute(select(st.c.name).where(st.c.organisation_id == org_id)).scalars()
-    )
+    names = list(conn.execute(select(st.c.name).where(st.c.organisation_id == org_id)).scalars())
     close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
     raise NotFound(
         f"no sequence template {ref!r} in the organisation",
@@ -112,20 +119,26 @@ def resolve_restaurants(
             matches.append(RestaurantMatch(ref, row=found[0]))
         elif len(found) > 1:
             listing = ", ".join(str(r["id"]) for r in found)
-            matches.append(RestaurantMatch(
-                ref, error="ambiguous_restaurant",
-                message=f"{len(found)} restaurants are named {ref!r} ({listing}); give a UUID",
-            ))
+            matches.append(
+                RestaurantMatch(
+                    ref,
+                    error="ambiguous_restaurant",
+                    message=f"{len(found)} restaurants are named {ref!r} ({listing}); give a UUID",
+                )
+            )
         else:
             matches.append(RestaurantMatch(ref))
     missing = [m.ref for m in matches if m.row is None and m.error is None]
     elsewhere = _in_other_organisations(conn, org_id, missing) if missing else set()
     return [
-        m if m.row is not None or m.error is not None
+        m
+        if m.row is not None or m.error is not None
         else RestaurantMatch(
-            m.ref, error="not_in_organisation",
+            m.ref,
+            error="not_in_organisation",
             message=f"restaurant {m.ref!r} belongs to another organisation",
-        ) if m.ref in elsewhere
+        )
+        if m.ref in elsewhere
         else RestaurantMatch(
             m.ref, error="restaurant_not_found", message=f"no restaurant {m.ref!r}"
         )

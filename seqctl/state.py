@@ -23,8 +23,16 @@ from .lookup import Organisation
 SEQCTL_KEY = "seqctl"
 TEMPLATE_FIELDS = ("name", "description", "tags", "is_active", "metadata")
 STEP_FIELDS = (
-    "name", "type", "priority", "description", "delay_value", "delay_unit",
-    "task_template_id", "message_template_id", "custom_message", "metadata",
+    "name",
+    "type",
+    "priority",
+    "description",
+    "delay_value",
+    "delay_unit",
+    "task_template_id",
+    "message_template_id",
+    "custom_message",
+    "metadata",
 )
 
 
@@ -103,13 +111,15 @@ class ActualState:
         """A hash of every template row and step row of the organisation (ids, orders and
         ``updated_at``): any write by a sync or the web app changes it. Instances are left
         out so that starting a sequence does not make a saved plan stale."""
-        return _hash({
-            "organisation": self.organisation.id,
-            "templates": sorted(
-                [t.id, t.updated_at, [[s.id, s.step_order, s.updated_at] for s in t.steps]]
-                for t in self.templates
-            ),
-        })
+        return _hash(
+            {
+                "organisation": self.organisation.id,
+                "templates": sorted(
+                    [t.id, t.updated_at, [[s.id, s.step_order, s.updated_at] for s in t.steps]]
+                    for t in self.templates
+                ),
+            }
+        )
 
 
 def user_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -144,13 +154,15 @@ def _number(value: Any) -> Any:
 
 def signature(value: Any) -> str:
     """A canonical text of JSON data: equal for values that jsonb stores equally."""
-    return json.dumps(canonical(value), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, default=_number)
+    return json.dumps(
+        canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_number
+    )
 
 
 def _hash(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_number)
+    text = json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_number
+    )
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -158,18 +170,23 @@ def row_digest(template: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) 
     """The digest stored in ``metadata.seqctl.digest``: the normalised template content with
     task and message template references resolved to UUIDs. It can be computed from the
     files and from the rows alike, which is what makes drift detection exact."""
-    return _hash({
-        "name": template["name"],
-        "description": template.get("description"),
-        "tags": list(template.get("tags") or []),
-        "is_active": bool(template["is_active"]),
-        "metadata": canonical(user_metadata(template.get("metadata"))),
-        "steps": [
-            {"step_order": step["step_order"], **{f: step.get(f) for f in STEP_FIELDS},
-             "metadata": canonical(step.get("metadata") or {})}
-            for step in steps
-        ],
-    })
+    return _hash(
+        {
+            "name": template["name"],
+            "description": template.get("description"),
+            "tags": list(template.get("tags") or []),
+            "is_active": bool(template["is_active"]),
+            "metadata": canonical(user_metadata(template.get("metadata"))),
+            "steps": [
+                {
+                    "step_order": step["step_order"],
+                    **{f: step.get(f) for f in STEP_FIELDS},
+                    "metadata": canonical(step.get("metadata") or {}),
+                }
+                for step in steps
+            ],
+        }
+    )
 
 
 # id, template id, step_order, updated_at (µs since the epoch), then STEP_FIELDS
@@ -198,8 +215,15 @@ def read_state(conn: Connection, organisation: Organisation) -> ActualState:
     st, si = tables.sequence_templates, tables.sequence_instances
     org = organisation.id
     template_rows = conn.execute(
-        select(st.c.id, st.c.name, st.c.description, st.c.tags, st.c.is_active, st.c.metadata,
-               _micros(st.c.updated_at).label("updated_at"))
+        select(
+            st.c.id,
+            st.c.name,
+            st.c.description,
+            st.c.tags,
+            st.c.is_active,
+            st.c.metadata,
+            _micros(st.c.updated_at).label("updated_at"),
+        )
         .where(st.c.organisation_id == org)
         .order_by(st.c.name, st.c.id)
     ).all()
@@ -213,10 +237,12 @@ def read_state(conn: Connection, organisation: Organisation) -> ActualState:
     tt, mt = tables.task_templates, tables.message_templates
     reference_rows = conn.execute(
         union_all(
-            select(literal("task").label("kind"), tt.c.id, tt.c.name)
-            .where(tt.c.organisation_id == org),
-            select(literal("message").label("kind"), mt.c.id, mt.c.name)
-            .where(mt.c.organisation_id == org),
+            select(literal("task").label("kind"), tt.c.id, tt.c.name).where(
+                tt.c.organisation_id == org
+            ),
+            select(literal("message").label("kind"), mt.c.id, mt.c.name).where(
+                mt.c.organisation_id == org
+            ),
         )
     ).all()
 
@@ -232,8 +258,13 @@ def read_state(conn: Connection, organisation: Organisation) -> ActualState:
     templates = tuple(
         ActualTemplate(
             id=str(row.id),
-            row={"name": row.name, "description": row.description, "tags": list(row.tags or []),
-                 "is_active": bool(row.is_active), "metadata": dict(row.metadata or {})},
+            row={
+                "name": row.name,
+                "description": row.description,
+                "tags": list(row.tags or []),
+                "is_active": bool(row.is_active),
+                "metadata": dict(row.metadata or {}),
+            },
             steps=tuple(steps.get(str(row.id), ())),
             updated_at=row.updated_at,
             instances=counts.get(str(row.id), {}),
@@ -243,10 +274,12 @@ def read_state(conn: Connection, organisation: Organisation) -> ActualState:
     return ActualState(
         organisation=organisation,
         templates=templates,
-        task_templates=tuple(Reference(str(r.id), r.name) for r in reference_rows
-                             if r.kind == "task"),
-        message_templates=tuple(Reference(str(r.id), r.name) for r in reference_rows
-                                if r.kind == "message"),
+        task_templates=tuple(
+            Reference(str(r.id), r.name) for r in reference_rows if r.kind == "task"
+        ),
+        message_templates=tuple(
+            Reference(str(r.id), r.name) for r in reference_rows if r.kind == "message"
+        ),
     )
 
 
@@ -256,9 +289,15 @@ def instances_of(
     """Up to ``limit`` instances per template, described as ``name (status, id)``."""
     si = tables.sequence_instances
     ranked = (
-        select(si.c.sequence_template_id, si.c.id, si.c.name, si.c.status,
-               func.row_number().over(partition_by=si.c.sequence_template_id,
-                                      order_by=si.c.started_at).label("n"))
+        select(
+            si.c.sequence_template_id,
+            si.c.id,
+            si.c.name,
+            si.c.status,
+            func.row_number()
+            .over(partition_by=si.c.sequence_template_id, order_by=si.c.started_at)
+            .label("n"),
+        )
         .where(si.c.sequence_template_id.in_(list(template_ids)))
         .subquery()
     )

@@ -166,9 +166,7 @@ def list_instances(
         where.append("si.assigned_to = CAST(:assigned AS uuid)")
         params["assigned"] = resolve_user(conn, assigned_to)
     condition = " AND ".join(where)
-    page = text(_PAGE_SQL.format(
-        where=condition, limit="LIMIT :limit" if limit else ""
-    ))
+    page = text(_PAGE_SQL.format(where=condition, limit="LIMIT :limit" if limit else ""))
     if limit:
         params["limit"] = limit
     _read_only(conn)
@@ -191,9 +189,11 @@ def instance_detail(
     """One instance with its step timeline (tasks in step order)."""
     (iid,) = require_uuids([instance_id], "instance")
     now = begin_clock(conn, timezone, now)
-    page = text(_PAGE_SQL.format(
-        where="si.organisation_id = CAST(:org AS uuid) AND si.id = CAST(:id AS uuid)", limit=""
-    ))
+    page = text(
+        _PAGE_SQL.format(
+            where="si.organisation_id = CAST(:org AS uuid) AND si.id = CAST(:id AS uuid)", limit=""
+        )
+    )
     _read_only(conn)
     found = conn.execute(page, {"org": org_id, "id": iid, "now": now}).mappings().first()
     if found is None:
@@ -205,7 +205,7 @@ def instance_detail(
         StepLine(**dict(r))
         for r in conn.execute(
             text(
-                "SELECT t.id::text AS task_id, t.sequence_step_order AS \"order\", t.name, t.type,"
+                'SELECT t.id::text AS task_id, t.sequence_step_order AS "order", t.name, t.type,'
                 " t.status, t.due_date, t.completed_at, t.cancelled_at, t.message,"
                 " t.message_rendered FROM tasks t WHERE t.sequence_instance_id = CAST(:id AS uuid)"
                 " ORDER BY t.sequence_step_order, t.created_at, t.id"

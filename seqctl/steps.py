@@ -53,10 +53,18 @@ def load_steps(conn: Connection, template_id: str) -> list[Step]:
     ).all()
     return [
         Step(
-            position, str(r.id), r.step_order, r.name, r.description, r.type, r.priority,
+            position,
+            str(r.id),
+            r.step_order,
+            r.name,
+            r.description,
+            r.type,
+            r.priority,
             str(r.task_template_id) if r.task_template_id else None,
             str(r.message_template_id) if r.message_template_id else None,
-            r.message, r.delay_value, r.delay_unit,
+            r.message,
+            r.delay_value,
+            r.delay_unit,
         )
         for position, r in enumerate(rows, start=1)
     ]
@@ -64,16 +72,29 @@ def load_steps(conn: Connection, template_id: str) -> list[Step]:
 
 def steps_json(template_id: str, steps: list[Step]) -> str:
     """The steps as JSON rows for ``jsonb_to_recordset``, each with its task metadata."""
-    return json.dumps([
-        {
-            "position": s.position, "name": s.name, "description": s.description,
-            "type": s.type, "priority": s.priority, "task_template_id": s.task_template_id,
-            "message_template_id": s.message_template_id, "message": s.message,
-            "delay_value": s.delay_value, "delay_unit": s.delay_unit,
-            "metadata": {"sequence": {
-                "template_id": template_id, "step_id": s.step_id, "step_order": s.step_order,
-                "delay_value": s.delay_value, "delay_unit": s.delay_unit,
-            }},
-        }
-        for s in steps
-    ])
+    return json.dumps(
+        [
+            {
+                "position": s.position,
+                "name": s.name,
+                "description": s.description,
+                "type": s.type,
+                "priority": s.priority,
+                "task_template_id": s.task_template_id,
+                "message_template_id": s.message_template_id,
+                "message": s.message,
+                "delay_value": s.delay_value,
+                "delay_unit": s.delay_unit,
+                "metadata": {
+                    "sequence": {
+                        "template_id": template_id,
+                        "step_id": s.step_id,
+                        "step_order": s.step_order,
+                        "delay_value": s.delay_value,
+                        "delay_unit": s.delay_unit,
+                    }
+                },
+            }
+            for s in steps
+        ]
+    )

@@ -63,8 +63,10 @@ def acquire_lock(conn: Connection, organisation: Organisation, timeout: float) -
         if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar():
             raise busy
         return
-    conn.execute(text("SELECT set_config('lock_timeout', :t, true)"),
-                 {"t": f"{max(1, round(timeout * 1000))}ms"})
+    conn.execute(
+        text("SELECT set_config('lock_timeout', :t, true)"),
+        {"t": f"{max(1, round(timeout * 1000))}ms"},
+    )
     try:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
     except exc.OperationalError as error:
@@ -83,8 +85,11 @@ def make_plan(
     plan = build_plan(templates, read_state(conn, organisation), options)
     if plan.blocked:
         found = instances_of(conn, [str(c.template_id) for c in plan.blocked])
-        lines = [f"  {c.key} ({c.name!r}, {c.template_id}): "
-                 + "; ".join(found.get(str(c.template_id), ["instances"])) for c in plan.blocked]
+        lines = [
+            f"  {c.key} ({c.name!r}, {c.template_id}): "
+            + "; ".join(found.get(str(c.template_id), ["instances"]))
+            for c in plan.blocked
+        ]
         raise Refused(
             f"--prune cannot delete {len(plan.blocked)} template(s) whose files were removed: "
             "they have instances\n" + "\n".join(lines),
@@ -152,8 +157,9 @@ WHERE t.id = ANY(CAST(:ids AS uuid[])) AND t.organisation_id = CAST(:org AS uuid
   AND NOT EXISTS (SELECT 1 FROM sequence_instances AS i WHERE i.sequence_template_id = t.id)
 RETURNING t.id
 """)
-TEMPLATE_RECORD = ("d(id uuid, name text, description text, tags text[], is_active boolean, "
-                   "metadata jsonb)")
+TEMPLATE_RECORD = (
+    "d(id uuid, name text, description text, tags text[], is_active boolean, metadata jsonb)"
+)
 INSERT_TEMPLATES = text(f"""
 INSERT INTO sequence_templates
   (id, organisation_id, created_by, name, description, tags, is_active, metadata)
@@ -171,17 +177,24 @@ WHERE t.id = d.id AND t.organisation_id = CAST(:org AS uuid)
       IS DISTINCT FROM (d.name, d.description, COALESCE(d.tags, ARRAY[]::text[]), d.is_active,
                         d.metadata)
 """)
-STEP_COLUMNS = ("step_order, name, description, task_template_id, type, priority, "
-                "message_template_id, custom_message, delay_value, delay_unit, metadata")
-STEP_RECORD = ("d(id uuid, template_id uuid, moved boolean, step_order integer, name text, "
-               "description text, task_template_id uuid, type text, priority text, "
-               "message_template_id uuid, custom_message text, delay_value integer, "
-               "delay_unit text, metadata jsonb)")
+STEP_COLUMNS = (
+    "step_order, name, description, task_template_id, type, priority, "
+    "message_template_id, custom_message, delay_value, delay_unit, metadata"
+)
+STEP_RECORD = (
+    "d(id uuid, template_id uuid, moved boolean, step_order integer, name text, "
+    "description text, task_template_id uuid, type text, priority text, "
+    "message_template_id uuid, custom_message text, delay_value integer, "
+    "delay_unit text, metadata jsonb)"
+)
 # every step statement is confined to the organisation's templates (a saved plan is a file)
-IN_ORGANISATION = ("sequence_template_id IN (SELECT id FROM sequence_templates "
-                   "WHERE organisation_id = CAST(:org AS uuid))")
+IN_ORGANISATION = (
+    "sequence_template_id IN (SELECT id FROM sequence_templates "
+    "WHERE organisation_id = CAST(:org AS uuid))"
+)
 DELETE_STEPS = text(
-    f"DELETE FROM sequence_steps WHERE id = ANY(CAST(:ids AS uuid[])) AND {IN_ORGANISATION}")
+    f"DELETE FROM sequence_steps WHERE id = ANY(CAST(:ids AS uuid[])) AND {IN_ORGANISATION}"
+)
 UPDATE_STEPS = text(f"""
 UPDATE sequence_steps AS s
 SET step_order = d.step_order + CASE WHEN d.moved THEN {OFFSET} ELSE 0 END,
@@ -227,7 +240,8 @@ def _collect(plan: Plan) -> _Writes:
         writes.where[template_id] = (change, None)
         record = {"id": template_id, **dict(change.row or {})}
         (writes.template_inserts if change.kind == "create" else writes.template_updates).append(
-            record)
+            record
+        )
         for step in change.steps:
             if step.kind == "delete":
                 writes.step_deletes.append(str(step.step_id))
@@ -235,8 +249,13 @@ def _collect(plan: Plan) -> _Writes:
             step_id = step.step_id or str(uuid.uuid4())
             writes.where[step_id] = (change, step)
             moved = step.old_step_order is not None and step.old_step_order != step.step_order
-            row = {**dict(step.row or {}), "id": step_id, "template_id": template_id,
-                   "moved": moved, "step_order": step.step_order}
+            row = {
+                **dict(step.row or {}),
+                "id": step_id,
+                "template_id": template_id,
+                "moved": moved,
+                "step_order": step.step_order,
+            }
             if step.kind == "create":
                 writes.step_inserts.append(row)
             else:
@@ -252,17 +271,29 @@ def apply_plan(conn: Connection, plan: Plan, *, acting_user: str | None = None) 
     org = plan.organisation.id
     try:
         if writes.template_deletes:
-            deleted = set(map(str, conn.execute(
-                DELETE_TEMPLATES, {"ids": writes.template_deletes, "org": org}).scalars()))
-            missing = [c for c in plan.changes
-                       if c.kind == "delete" and c.template_id not in deleted]
+            deleted = set(
+                map(
+                    str,
+                    conn.execute(
+                        DELETE_TEMPLATES, {"ids": writes.template_deletes, "org": org}
+                    ).scalars(),
+                )
+            )
+            missing = [
+                c for c in plan.changes if c.kind == "delete" and c.template_id not in deleted
+            ]
             if missing:
                 raise Conflict(
-                    "cannot delete " + ", ".join(f"{c.key} ({c.template_id})" for c in missing)
-                    + ": it has instances now, or is gone", hint="make a new plan and review it")
+                    "cannot delete "
+                    + ", ".join(f"{c.key} ({c.template_id})" for c in missing)
+                    + ": it has instances now, or is gone",
+                    hint="make a new plan and review it",
+                )
         if writes.template_inserts:
-            conn.execute(INSERT_TEMPLATES, {"rows": _json(writes.template_inserts), "org": org,
-                                            "created_by": acting_user})
+            conn.execute(
+                INSERT_TEMPLATES,
+                {"rows": _json(writes.template_inserts), "org": org, "created_by": acting_user},
+            )
         if writes.template_updates:
             conn.execute(UPDATE_TEMPLATES, {"rows": _json(writes.template_updates), "org": org})
         for statement, values, param in (
@@ -273,11 +304,15 @@ def apply_plan(conn: Connection, plan: Plan, *, acting_user: str | None = None) 
         ):
             if not values:
                 continue
-            done = conn.execute(statement, {
-                param: _json(values) if param == "rows" else values, "org": org}).rowcount
+            done = conn.execute(
+                statement, {param: _json(values) if param == "rows" else values, "org": org}
+            ).rowcount
             if done != len(values):
-                raise Conflict(f"the plan does not match the organisation's steps ({done} of "
-                               f"{len(values)} rows written)", hint="make a new plan")
+                raise Conflict(
+                    f"the plan does not match the organisation's steps ({done} of "
+                    f"{len(values)} rows written)",
+                    hint="make a new plan",
+                )
     except exc.DBAPIError as error:
         raise _rejected(error, writes.where) from None
 
@@ -317,6 +352,11 @@ def _column(constraint: str, table: str) -> str | None:
     for suffix in ("_check", "_fkey"):
         if name.endswith(suffix) and name != constraint:
             column = name.removesuffix(suffix)
-            return None if column == "step_order" else column.removesuffix("_id") \
-                if column.endswith("template_id") else column
+            return (
+                None
+                if column == "step_order"
+                else column.removesuffix("_id")
+                if column.endswith("template_id")
+                else column
+            )
     return None

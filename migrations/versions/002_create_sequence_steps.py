@@ -10,7 +10,7 @@ Revises: 001
 from alembic import op
 
 revision = "002"
-down_revision = '001'
+down_revision = "001"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ Revises: 002
 from alembic import op
 
 revision = "003"
-down_revision = '002'
+down_revision = "002"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ Revises: 003
 from alembic import op
 
 revision = "004"
-down_revision = '003'
+down_revision = "003"
 branch_labels = None
 depends_on = None
 

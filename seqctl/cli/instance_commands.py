@@ -77,8 +77,13 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with Progress(TextColumn("starting"), BarColumn(), MofNCompleteColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+    with Progress(
+        TextColumn("starting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
         task = bar.add_task("apply", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -90,22 +95,39 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 @app.command("apply")
 def apply(
     ctx: typer.Context,
-    template: Annotated[str, typer.Option("--template", "-t", help="Template key, name or UUID.",
-                                          show_default=False)],
-    restaurant: Annotated[list[str] | None, typer.Option(
-        "--restaurant", "-r", help="Restaurant name or UUID (repeatable).", show_default=False
-    )] = None,
-    restaurants_file: Annotated[Path | None, typer.Option(
-        "--restaurants-file", help="File with one restaurant name or UUID per line ('-': stdin; "
-        "blank lines and # comments ignored).", show_default=False
-    )] = None,
-    assign_to: Annotated[str | None, typer.Option(
-        "--assign-to", help="Assignee (email or UUID). Default: the acting user (--as-user).",
-        show_default=False,
-    )] = None,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Show the instances and tasks that would be created; write nothing."
-    )] = False,
+    template: Annotated[
+        str,
+        typer.Option("--template", "-t", help="Template key, name or UUID.", show_default=False),
+    ],
+    restaurant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--restaurant", "-r", help="Restaurant name or UUID (repeatable).", show_default=False
+        ),
+    ] = None,
+    restaurants_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--restaurants-file",
+            help="File with one restaurant name or UUID per line ('-': stdin; "
+            "blank lines and # comments ignored).",
+            show_default=False,
+        ),
+    ] = None,
+    assign_to: Annotated[
+        str | None,
+        typer.Option(
+            "--assign-to",
+            help="Assignee (email or UUID). Default: the acting user (--as-user).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Show the instances and tasks that would be created; write nothing."
+        ),
+    ] = False,
     format: FormatOption = OutputFormat.text,
 ) -> int:
     """Start a template for restaurants: one instance each, with a task for every step.
@@ -122,24 +144,43 @@ def apply(
     from ..instances import UnknownRestaurants, apply_template
     from . import instance_views as views
 
-    refs = list(restaurant or []) + (_read_restaurants(restaurants_file) if restaurants_file
-                                     else [])
+    refs = list(restaurant or []) + (
+        _read_restaurants(restaurants_file) if restaurants_file else []
+    )
     if not refs:
         raise UsageError("no restaurant given", hint="use --restaurant or --restaurants-file")
     settings = state(ctx).settings
-    show_bar = (format is OutputFormat.text and stdout_is_terminal() and sys.stderr.isatty()
-                and len(refs) > PROGRESS_THRESHOLD)
+    show_bar = (
+        format is OutputFormat.text
+        and stdout_is_terminal()
+        and sys.stderr.isatty()
+        and len(refs) > PROGRESS_THRESHOLD
+    )
     try:
         with _transaction(ctx) as (conn, org), _progress(show_bar) as progress:
             report = apply_template(
-                conn, org, template, refs, assign_to=assign_to, acting_user=settings.user,
-                timezone=settings.timezone, dry_run=dry_run, progress=progress,
+                conn,
+                org,
+                template,
+                refs,
+                assign_to=assign_to,
+                acting_user=settings.user,
+                timezone=settings.timezone,
+                dry_run=dry_run,
+                progress=progress,
             )
     except UnknownRestaurants as error:
         if format is OutputFormat.json:
-            emit_json({"template": template, "dry_run": dry_run, "results": [
-                {"ref": o.ref, "result": o.result, "message": o.message} for o in error.outcomes
-            ]})
+            emit_json(
+                {
+                    "template": template,
+                    "dry_run": dry_run,
+                    "results": [
+                        {"ref": o.ref, "result": o.result, "message": o.message}
+                        for o in error.outcomes
+                    ],
+                }
+            )
         raise
     _emit(format, views.apply_lines(report, settings.zone), views.apply_json(report, settings.zone))
     return 0
@@ -148,24 +189,39 @@ def apply(
 @app.command("status")
 def status(
     ctx: typer.Context,
-    instance: Annotated[str | None, typer.Argument(
-        help="Instance UUID: show its step timeline.", show_default=False)] = None,
-    restaurant: Annotated[str | None, typer.Option(
-        "--restaurant", "-r", help="Only this restaurant (name or UUID).", show_default=False
-    )] = None,
-    template: Annotated[str | None, typer.Option(
-        "--template", "-t", help="Only this template (key, name or UUID).", show_default=False
-    )] = None,
-    status: Annotated[list[Status] | None, typer.Option(
-        "--status", "-s", help="Only instances in this status (repeatable).", show_default=False
-    )] = None,
-    assigned_to: Annotated[str | None, typer.Option(
-        "--assigned-to", help="Only instances assigned to this user (email or UUID).",
-        show_default=False,
-    )] = None,
-    limit: Annotated[int, typer.Option(
-        "--limit", min=0, help="Show at most this many instances (0: all)."
-    )] = 100,
+    instance: Annotated[
+        str | None,
+        typer.Argument(help="Instance UUID: show its step timeline.", show_default=False),
+    ] = None,
+    restaurant: Annotated[
+        str | None,
+        typer.Option(
+            "--restaurant", "-r", help="Only this restaurant (name or UUID).", show_default=False
+        ),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template", "-t", help="Only this template (key, name or UUID).", show_default=False
+        ),
+    ] = None,
+    status: Annotated[
+        list[Status] | None,
+        typer.Option(
+            "--status", "-s", help="Only instances in this status (repeatable).", show_default=False
+        ),
+    ] = None,
+    assigned_to: Annotated[
+        str | None,
+        typer.Option(
+            "--assigned-to",
+            help="Only instances assigned to this user (email or UUID).",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Show at most this many instances (0: all).")
+    ] = 100,
     format: FormatOption = OutputFormat.text,
 ) -> int:
     """Instances of the organisation and their progress, soonest due first.
@@ -183,22 +239,29 @@ def status(
     zone = settings.zone
     if instance is not None:
         if any(v is not None for v in (restaurant, template, status, assigned_to)):
-            raise UsageError("filters do not apply to a single instance",
-                             hint="give either INSTANCE or filters")
+            raise UsageError(
+                "filters do not apply to a single instance", hint="give either INSTANCE or filters"
+            )
         with _transaction(ctx) as (conn, org):
             detail = instance_detail(conn, org.id, instance, timezone=settings.timezone)
         _emit(format, views.detail_lines(detail, zone), views.detail_json(detail, zone))
         return 0
     with _transaction(ctx) as (conn, org):
         report = list_instances(
-            conn, org.id, restaurant=restaurant, template=template,
-            status=[s.value for s in status or []], assigned_to=assigned_to, limit=limit or None,
+            conn,
+            org.id,
+            restaurant=restaurant,
+            template=template,
+            status=[s.value for s in status or []],
+            assigned_to=assigned_to,
+            limit=limit or None,
             timezone=settings.timezone,
         )
     _emit(format, views.status_lines(report, zone), views.status_json(report, zone))
     if format is OutputFormat.text and len(report.rows) < report.total:
-        typer.echo(f"showing {len(report.rows)} of {report.total} instances; "
-                   "--limit 0 shows all", err=True)
+        typer.echo(
+            f"showing {len(report.rows)} of {report.total} instances; --limit 0 shows all", err=True
+        )
     return 0
 
 
@@ -209,35 +272,42 @@ def _lifecycle(ctx: typer.Context, action: str, ids: list[str], format: OutputFo
     settings = state(ctx).settings
     with _transaction(ctx) as (conn, org):
         result = transition(conn, org.id, ids, action, timezone=settings.timezone)
-    _emit(format, views.transition_lines(result, settings.zone),
-          views.transition_json(result, settings.zone))
+    _emit(
+        format,
+        views.transition_lines(result, settings.zone),
+        views.transition_json(result, settings.zone),
+    )
     return 0
 
 
 @app.command("pause")
-def pause(ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
-          ) -> int:
+def pause(
+    ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
+) -> int:
     """Pause active instances: nothing moves on until they are resumed."""
     return _lifecycle(ctx, "pause", instances, format)
 
 
 @app.command("resume")
-def resume(ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
-           ) -> int:
+def resume(
+    ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
+) -> int:
     """Resume paused instances; the active task's due date moves by the time spent paused."""
     return _lifecycle(ctx, "resume", instances, format)
 
 
 @app.command("cancel")
-def cancel(ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
-           ) -> int:
+def cancel(
+    ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
+) -> int:
     """Cancel active or paused instances; their open tasks are cancelled (kept as history)."""
     return _lifecycle(ctx, "cancel", instances, format)
 
 
 @app.command("finish")
-def finish(ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
-           ) -> int:
+def finish(
+    ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
+) -> int:
     """Finish active or paused instances: the active task completed, pending ones cancelled."""
     return _lifecycle(ctx, "finish", instances, format)
 
@@ -259,21 +329,22 @@ def _tasks(ctx: typer.Context, ids: list[str], skip: bool, format: OutputFormat)
         outcomes = (skip_tasks if skip else complete_tasks)(
             conn, org.id, ids, timezone=settings.timezone
         )
-    _emit(format, views.task_lines(outcomes, settings.zone),
-          views.task_json(outcomes, settings.zone))
+    _emit(
+        format, views.task_lines(outcomes, settings.zone), views.task_json(outcomes, settings.zone)
+    )
     return 0
 
 
 @task_app.command("complete")
-def task_complete(ctx: typer.Context, tasks: TasksArg, format: FormatOption = OutputFormat.text
-                  ) -> int:
+def task_complete(
+    ctx: typer.Context, tasks: TasksArg, format: FormatOption = OutputFormat.text
+) -> int:
     """Complete tasks; the next step of each sequence becomes active (after its delay)."""
     return _tasks(ctx, tasks, False, format)
 
 
 @task_app.command("skip")
-def task_skip(ctx: typer.Context, tasks: TasksArg, format: FormatOption = OutputFormat.text
-              ) -> int:
+def task_skip(ctx: typer.Context, tasks: TasksArg, format: FormatOption = OutputFormat.text) -> int:
     """Skip (cancel) tasks; the sequence moves on as if they were done."""
     return _tasks(ctx, tasks, True, format)
 
@@ -281,9 +352,10 @@ def task_skip(ctx: typer.Context, tasks: TasksArg, format: FormatOption = Output
 @app.command("advance")
 def advance(
     ctx: typer.Context,
-    all_organisations: Annotated[bool, typer.Option(
-        "--all-organisations", help="Reconcile every organisation, not just --org."
-    )] = False,
+    all_organisations: Annotated[
+        bool,
+        typer.Option("--all-organisations", help="Reconcile every organisation, not just --org."),
+    ] = False,
     format: FormatOption = OutputFormat.text,
 ) -> int:
     """Move on every active instance whose active task was completed or cancelled elsewhere.
@@ -300,6 +372,9 @@ def advance(
     with open_db(ctx) as db, db.begin() as conn:
         org_id = None if all_organisations else resolve_organisation(conn, settings.org).id
         report = reconcile(conn, org_id, timezone=settings.timezone)
-    _emit(format, views.advance_lines(report, settings.zone),
-          views.advance_json(report, settings.zone))
+    _emit(
+        format,
+        views.advance_lines(report, settings.zone),
+        views.advance_json(report, settings.zone),
+    )
     return 0

@@ -26,8 +26,9 @@ def iso(moment: datetime | None, zone: ZoneInfo) -> str | None:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
     return [
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip()
         for line in [list(headers), *rows]
@@ -44,15 +45,18 @@ def apply_lines(report: ApplyReport, zone: ZoneInfo) -> list[str]:
             lines.extend(preview_lines(preview, zone))
     rows = [
         [o.result, o.restaurant_name or o.ref, o.instance_id or "-"]
-        for o in report.outcomes if not (report.dry_run and o.result == "would_start")
+        for o in report.outcomes
+        if not (report.dry_run and o.result == "would_start")
     ]
     if rows:
         lines.extend(table(["RESULT", "RESTAURANT", "INSTANCE"], rows))
     counts = ", ".join(
         f"{report.count(result)} {label}"
         for result, label in (
-            ("would_start" if report.dry_run else "started",
-             "would start" if report.dry_run else "started"),
+            (
+                "would_start" if report.dry_run else "started",
+                "would start" if report.dry_run else "started",
+            ),
             ("already_active", "already active"),
         )
     )
@@ -65,14 +69,18 @@ def apply_lines(report: ApplyReport, zone: ZoneInfo) -> list[str]:
 
 
 def preview_lines(preview: InstancePreview, zone: ZoneInfo) -> list[str]:
-    lines = [f'would start "{preview.name}" for {preview.restaurant_name} '
-             f"({preview.restaurant_id})"]
+    lines = [
+        f'would start "{preview.name}" for {preview.restaurant_name} ({preview.restaurant_id})'
+    ]
     for task in preview.tasks:
-        due = f"due {when(task.due_date, zone)}" if task.due_date else (
-            f"{task.delay_value} {task.delay_unit} after step {task.step_order - 1}"
+        due = (
+            f"due {when(task.due_date, zone)}"
+            if task.due_date
+            else (f"{task.delay_value} {task.delay_unit} after step {task.step_order - 1}")
         )
-        lines.append(f"  {task.step_order}. {task.name} [{task.type}, {task.priority}] "
-                     f"{task.status}, {due}")
+        lines.append(
+            f"  {task.step_order}. {task.name} [{task.type}, {task.priority}] {task.status}, {due}"
+        )
         if task.message_rendered is not None:
             lines.extend("       | " + line for line in task.message_rendered.splitlines() or [""])
     empty = preview.empty_variables
@@ -82,23 +90,47 @@ def preview_lines(preview: InstancePreview, zone: ZoneInfo) -> list[str]:
 
 def apply_json(report: ApplyReport, zone: ZoneInfo) -> dict[str, Any]:
     return {
-        "template": {"id": report.template.id, "name": report.template.name,
-                     "key": report.template.key, "total_steps": report.total_steps},
+        "template": {
+            "id": report.template.id,
+            "name": report.template.name,
+            "key": report.template.key,
+            "total_steps": report.total_steps,
+        },
         "dry_run": report.dry_run,
         "results": [
-            {"ref": o.ref, "result": o.result, "restaurant_id": o.restaurant_id,
-             "restaurant": o.restaurant_name, "instance_id": o.instance_id,
-             **({"message": o.message} if o.message else {})}
+            {
+                "ref": o.ref,
+                "result": o.result,
+                "restaurant_id": o.restaurant_id,
+                "restaurant": o.restaurant_name,
+                "instance_id": o.instance_id,
+                **({"message": o.message} if o.message else {}),
+            }
             for o in report.outcomes
         ],
         "summary": {r: report.count(r) for r in ("started", "already_active", "would_start")},
-        **({"instances": [
-            {"restaurant_id": p.restaurant_id, "restaurant": p.restaurant_name, "name": p.name,
-             "empty_variables": p.empty_variables,
-             "tasks": [{**{k: v for k, v in vars(t).items() if k != "due_date"},
-                        "due_date": iso(t.due_date, zone)} for t in p.tasks]}
-            for p in report.previews
-        ]} if report.dry_run else {}),
+        **(
+            {
+                "instances": [
+                    {
+                        "restaurant_id": p.restaurant_id,
+                        "restaurant": p.restaurant_name,
+                        "name": p.name,
+                        "empty_variables": p.empty_variables,
+                        "tasks": [
+                            {
+                                **{k: v for k, v in vars(t).items() if k != "due_date"},
+                                "due_date": iso(t.due_date, zone),
+                            }
+                            for t in p.tasks
+                        ],
+                    }
+                    for p in report.previews
+                ]
+            }
+            if report.dry_run
+            else {}
+        ),
     }
 
 
@@ -107,14 +139,25 @@ def apply_json(report: ApplyReport, zone: ZoneInfo) -> dict[str, Any]:
 
 def status_lines(report: StatusReport, zone: ZoneInfo) -> list[str]:
     rows = [
-        [r.id, r.restaurant, r.template or "-", r.status,
-         f"{r.current_step or '-'}/{r.total_steps}", f"{r.percentage}%",
-         when(r.next_due, zone), "OVERDUE" if r.overdue else ""]
+        [
+            r.id,
+            r.restaurant,
+            r.template or "-",
+            r.status,
+            f"{r.current_step or '-'}/{r.total_steps}",
+            f"{r.percentage}%",
+            when(r.next_due, zone),
+            "OVERDUE" if r.overdue else "",
+        ]
         for r in report.rows
     ]
-    lines = table(
-        ["INSTANCE", "RESTAURANT", "TEMPLATE", "STATUS", "STEP", "DONE", "NEXT DUE", ""], rows
-    ) if rows else ["no instances"]
+    lines = (
+        table(
+            ["INSTANCE", "RESTAURANT", "TEMPLATE", "STATUS", "STEP", "DONE", "NEXT DUE", ""], rows
+        )
+        if rows
+        else ["no instances"]
+    )
     lines.append("")
     for status, n in report.summary.items():
         extra = f" ({report.overdue} overdue)" if status == "active" and report.overdue else ""
@@ -124,13 +167,24 @@ def status_lines(report: StatusReport, zone: ZoneInfo) -> list[str]:
 
 def row_json(r: InstanceRow, zone: ZoneInfo) -> dict[str, Any]:
     return {
-        "id": r.id, "name": r.name, "restaurant": r.restaurant, "restaurant_id": r.restaurant_id,
-        "template": r.template, "template_id": r.template_id, "status": r.status,
-        "current_step": r.current_step, "total_steps": r.total_steps,
-        "completed_steps": r.completed_steps, "skipped_steps": r.skipped_steps,
-        "percentage": r.percentage, "next_due": iso(r.next_due, zone), "overdue": r.overdue,
-        "assigned_to": r.assigned_to, "assigned_to_email": r.assigned_to_email,
-        "started_at": iso(r.started_at, zone), "ended_at": iso(r.ended_at, zone),
+        "id": r.id,
+        "name": r.name,
+        "restaurant": r.restaurant,
+        "restaurant_id": r.restaurant_id,
+        "template": r.template,
+        "template_id": r.template_id,
+        "status": r.status,
+        "current_step": r.current_step,
+        "total_steps": r.total_steps,
+        "completed_steps": r.completed_steps,
+        "skipped_steps": r.skipped_steps,
+        "percentage": r.percentage,
+        "next_due": iso(r.next_due, zone),
+        "overdue": r.overdue,
+        "assigned_to": r.assigned_to,
+        "assigned_to_email": r.assigned_to_email,
+        "started_at": iso(r.started_at, zone),
+        "ended_at": iso(r.ended_at, zone),
     }
 
 
@@ -155,11 +209,23 @@ def detail_lines(detail: InstanceDetail, zone: ZoneInfo) -> list[str]:
         f"next due    {when(r.next_due, zone)}{'  OVERDUE' if r.overdue else ''}",
         "",
     ]
-    lines.extend(table(
-        ["STEP", "NAME", "TYPE", "STATUS", "DUE", "COMPLETED", "TASK"],
-        [[str(s.order), s.name, s.type, s.status, when(s.due_date, zone),
-          when(s.completed_at, zone), s.task_id] for s in detail.steps],
-    ))
+    lines.extend(
+        table(
+            ["STEP", "NAME", "TYPE", "STATUS", "DUE", "COMPLETED", "TASK"],
+            [
+                [
+                    str(s.order),
+                    s.name,
+                    s.type,
+                    s.status,
+                    when(s.due_date, zone),
+                    when(s.completed_at, zone),
+                    s.task_id,
+                ]
+                for s in detail.steps
+            ],
+        )
+    )
     active = detail.active_task
     if active is not None:
         lines += ["", f"message of the active task (step {active.order}, {active.name}):"]
@@ -170,10 +236,16 @@ def detail_lines(detail: InstanceDetail, zone: ZoneInfo) -> list[str]:
 
 def step_json(s: StepLine, zone: ZoneInfo) -> dict[str, Any]:
     return {
-        "order": s.order, "name": s.name, "type": s.type, "status": s.status,
-        "due_date": iso(s.due_date, zone), "completed_at": iso(s.completed_at, zone),
-        "cancelled_at": iso(s.cancelled_at, zone), "task_id": s.task_id,
-        "message": s.message, "message_rendered": s.message_rendered,
+        "order": s.order,
+        "name": s.name,
+        "type": s.type,
+        "status": s.status,
+        "due_date": iso(s.due_date, zone),
+        "completed_at": iso(s.completed_at, zone),
+        "cancelled_at": iso(s.cancelled_at, zone),
+        "task_id": s.task_id,
+        "message": s.message,
+        "message_rendered": s.message_rendered,
     }
 
 
@@ -192,13 +264,20 @@ def detail_json(detail: InstanceDetail, zone: ZoneInfo) -> dict[str, Any]:
 def move_text(move: Move, zone: ZoneInfo) -> str:
     if move.what == "completed":
         return f"instance {move.instance_id} completed"
-    return (f"instance {move.instance_id}: step {move.step} active, "
-            f"due {when(move.due_date, zone)} (task {move.task_id})")
+    return (
+        f"instance {move.instance_id}: step {move.step} active, "
+        f"due {when(move.due_date, zone)} (task {move.task_id})"
+    )
 
 
 def move_json(move: Move, zone: ZoneInfo) -> dict[str, Any]:
-    return {"instance_id": move.instance_id, "what": move.what, "task_id": move.task_id,
-            "step": move.step, "due_date": iso(move.due_date, zone)}
+    return {
+        "instance_id": move.instance_id,
+        "what": move.what,
+        "task_id": move.task_id,
+        "step": move.step,
+        "due_date": iso(move.due_date, zone),
+    }
 
 
 PAST = {"pause": "paused", "resume": "resumed", "cancel": "cancelled", "finish": "finished"}
@@ -208,42 +287,63 @@ def transition_lines(transitions: list[Transition], zone: ZoneInfo) -> list[str]
     lines = []
     for t in transitions:
         tasks = f"; {t.tasks_changed} task(s) updated" if t.tasks_changed else ""
-        lines.append(f"{PAST[t.action]} instance {t.instance_id} ({t.name}): "
-                     f"{t.from_status} -> {t.to_status}{tasks}")
+        lines.append(
+            f"{PAST[t.action]} instance {t.instance_id} ({t.name}): "
+            f"{t.from_status} -> {t.to_status}{tasks}"
+        )
         lines.extend("  " + move_text(m, zone) for m in t.moves)
     return lines
 
 
 def transition_json(transitions: list[Transition], zone: ZoneInfo) -> dict[str, Any]:
-    return {"instances": [
-        {"id": t.instance_id, "name": t.name, "action": t.action, "from": t.from_status,
-         "to": t.to_status, "tasks_changed": t.tasks_changed,
-         "moves": [move_json(m, zone) for m in t.moves]}
-        for t in transitions
-    ]}
+    return {
+        "instances": [
+            {
+                "id": t.instance_id,
+                "name": t.name,
+                "action": t.action,
+                "from": t.from_status,
+                "to": t.to_status,
+                "tasks_changed": t.tasks_changed,
+                "moves": [move_json(m, zone) for m in t.moves],
+            }
+            for t in transitions
+        ]
+    }
 
 
 def task_lines(outcomes: list[TaskOutcome], zone: ZoneInfo) -> list[str]:
     lines = []
     for o in outcomes:
         if not o.changed:
-            lines.append(f"task {o.task_id} ({o.name}) is already "
-                         f"{o.result.removeprefix('already_')}; nothing to do")
+            lines.append(
+                f"task {o.task_id} ({o.name}) is already "
+                f"{o.result.removeprefix('already_')}; nothing to do"
+            )
             continue
         lines.append(f"{o.result} task {o.task_id} ({o.name})")
         lines.extend("  " + move_text(m, zone) for m in o.moves)
         if o.instance_status == "paused":
-            lines.append(f"  instance {o.instance_id} is paused: its next step starts after "
-                         "`seqctl resume`")
+            lines.append(
+                f"  instance {o.instance_id} is paused: its next step starts after `seqctl resume`"
+            )
     return lines
 
 
 def task_json(outcomes: list[TaskOutcome], zone: ZoneInfo) -> dict[str, Any]:
-    return {"tasks": [
-        {"id": o.task_id, "name": o.name, "instance_id": o.instance_id, "result": o.result,
-         "instance_status": o.instance_status, "moves": [move_json(m, zone) for m in o.moves]}
-        for o in outcomes
-    ]}
+    return {
+        "tasks": [
+            {
+                "id": o.task_id,
+                "name": o.name,
+                "instance_id": o.instance_id,
+                "result": o.result,
+                "instance_status": o.instance_status,
+                "moves": [move_json(m, zone) for m in o.moves],
+            }
+            for o in outcomes
+        ]
+    }
 
 
 def advance_lines(report: AdvanceReport, zone: ZoneInfo) -> list[str]:

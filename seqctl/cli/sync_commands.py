@@ -31,28 +31,38 @@ class PlanFormat(StrEnum):
 
 Paths = Annotated[
     list[Path] | None,
-    typer.Argument(help="Template files or directories (default: sequences/).",
-                   show_default=False),
+    typer.Argument(help="Template files or directories (default: sequences/).", show_default=False),
 ]
 FormatOption = Annotated[
     PlanFormat,
-    typer.Option("--format", help="text, json (format_version 1) or markdown (for a pull-request "
-                 "comment or $GITHUB_STEP_SUMMARY)."),
+    typer.Option(
+        "--format",
+        help="text, json (format_version 1) or markdown (for a pull-request "
+        "comment or $GITHUB_STEP_SUMMARY).",
+    ),
 ]
 DetailedExitcode = Annotated[
     bool,
-    typer.Option("--detailed-exitcode",
-                 help="Exit 0 when there are no changes, 2 when there are, 1 on error."),
+    typer.Option(
+        "--detailed-exitcode",
+        help="Exit 0 when there are no changes, 2 when there are, 1 on error.",
+    ),
 ]
 Prune = Annotated[
     bool,
-    typer.Option("--prune", help="Delete (instead of deactivate) managed templates whose file "
-                 "was removed; refused for templates that have instances."),
+    typer.Option(
+        "--prune",
+        help="Delete (instead of deactivate) managed templates whose file "
+        "was removed; refused for templates that have instances.",
+    ),
 ]
 Adopt = Annotated[
     bool,
-    typer.Option("--adopt", help="Take over unmanaged templates (made outside seqctl) whose name "
-                 "equals a file's name, in place."),
+    typer.Option(
+        "--adopt",
+        help="Take over unmanaged templates (made outside seqctl) whose name "
+        "equals a file's name, in place.",
+    ),
 ]
 AllowEmpty = Annotated[
     bool, typer.Option("--allow-empty", help="Allow --prune with no template files at all.")
@@ -82,8 +92,12 @@ def plan_command(
     detailed_exitcode: DetailedExitcode = False,
     out_file: Annotated[
         Path | None,
-        typer.Option("--out", help="Also save the plan (JSON) to FILE, for `seqctl sync --plan "
-                     "FILE`.", dir_okay=False, show_default=False),
+        typer.Option(
+            "--out",
+            help="Also save the plan (JSON) to FILE, for `seqctl sync --plan FILE`.",
+            dir_okay=False,
+            show_default=False,
+        ),
     ] = None,
     prune: Prune = False,
     adopt: Adopt = False,
@@ -115,8 +129,10 @@ def plan_command(
         organisation = resolve_organisation(conn, state(ctx).settings.org)
         plan = make_plan(conn, templates, organisation, options)
     if out_file is not None:
-        out_file.write_text(json.dumps(plan_to_document(plan), indent=2, ensure_ascii=False)
-                            + "\n", encoding="utf-8")
+        out_file.write_text(
+            json.dumps(plan_to_document(plan), indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
         err(f"plan saved to {out_file}; apply it with `seqctl sync --plan {out_file}`")
     _render(plan, format, applied=False)
     return 2 if detailed_exitcode and plan.has_changes else 0
@@ -133,22 +149,36 @@ def sync_command(
     detailed_exitcode: DetailedExitcode = False,
     plan_file: Annotated[
         Path | None,
-        typer.Option("--plan", help="Apply exactly this saved plan (`seqctl plan --out FILE`); "
-                     "refused as stale if the templates changed since.", exists=True,
-                     dir_okay=False, show_default=False),
+        typer.Option(
+            "--plan",
+            help="Apply exactly this saved plan (`seqctl plan --out FILE`); "
+            "refused as stale if the templates changed since.",
+            exists=True,
+            dir_okay=False,
+            show_default=False,
+        ),
     ] = None,
     prune: Prune = False,
     adopt: Adopt = False,
     allow_empty: AllowEmpty = False,
     yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Delete without asking (needed for --prune "
-                           "deletions when not run from a terminal).")
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Delete without asking (needed for --prune "
+            "deletions when not run from a terminal).",
+        ),
     ] = False,
     lock_timeout: Annotated[
         float | None,
-        typer.Option("--lock-timeout", min=0, help="Seconds to wait for another sync of the "
-                     "organisation (default 60, or lock_timeout in seqctl.toml).",
-                     show_default=False),
+        typer.Option(
+            "--lock-timeout",
+            min=0,
+            help="Seconds to wait for another sync of the "
+            "organisation (default 60, or lock_timeout in seqctl.toml).",
+            show_default=False,
+        ),
     ] = None,
 ) -> int:
     """Make the organisation's templates match the files: one transaction, under a lock.
@@ -171,7 +201,9 @@ def sync_command(
     if plan_file is not None and (paths or prune or adopt or allow_empty or dry_run):
         raise UsageError(
             "--plan FILE applies a saved plan: it takes no PATH, --prune, --adopt, --allow-empty "
-            "or --dry-run", hint="those were fixed when the plan was made")
+            "or --dry-run",
+            hint="those were fixed when the plan was made",
+        )
     settings = state(ctx).settings
     timeout = settings.lock_timeout if lock_timeout is None else lock_timeout
     saved = _read_plan(plan_file) if plan_file is not None else None
@@ -183,14 +215,23 @@ def sync_command(
             if settings.org:
                 chosen = resolve_organisation(conn, settings.org)
                 if chosen.id != saved.organisation.id:
-                    raise UsageError(f"the plan is for organisation {saved.organisation.name!r}, "
-                                     f"not {chosen.name!r}", hint="drop --org or make a new plan")
-            plan = sync_saved_plan(conn, saved, lock_timeout=timeout, confirm=confirm,
-                                   acting_user=user)
+                    raise UsageError(
+                        f"the plan is for organisation {saved.organisation.name!r}, "
+                        f"not {chosen.name!r}",
+                        hint="drop --org or make a new plan",
+                    )
+            plan = sync_saved_plan(
+                conn, saved, lock_timeout=timeout, confirm=confirm, acting_user=user
+            )
         else:
             organisation = resolve_organisation(conn, settings.org)
-            options = SyncOptions(prune=prune, adopt=adopt, allow_empty=allow_empty,
-                                  lock_timeout=timeout, acting_user=user)
+            options = SyncOptions(
+                prune=prune,
+                adopt=adopt,
+                allow_empty=allow_empty,
+                lock_timeout=timeout,
+                acting_user=user,
+            )
             plan = sync(conn, templates, organisation, options, confirm=confirm, dry_run=dry_run)
     _render(plan, format, applied=not dry_run)
     return 2 if dry_run and detailed_exitcode and plan.has_changes else 0
@@ -218,8 +259,9 @@ def _confirmer(yes: bool) -> Confirm:
         from ..plan_render import render_text
 
         err(render_text(plan, False, sys.stderr.isatty()))
-        return typer.confirm(f"Delete {len(doomed)} template(s)? This cannot be undone",
-                             default=False, err=True)
+        return typer.confirm(
+            f"Delete {len(doomed)} template(s)? This cannot be undone", default=False, err=True
+        )
 
     return confirm
 
@@ -261,15 +303,27 @@ def export_command(
         for warning in item.warnings:
             err(f"warning: {item.filename}: {warning}")
     if format is OutputFormat.json:
-        emit_json({
-            "organisation": {"id": organisation.id, "name": organisation.name},
-            "files": [{"file": str(path), "key": item.key, "name": item.name,
-                       "template_id": item.template_id, "managed": item.managed,
-                       "written": written, "warnings": list(item.warnings)}
-                      for item, path, written in results],
-        })
+        emit_json(
+            {
+                "organisation": {"id": organisation.id, "name": organisation.name},
+                "files": [
+                    {
+                        "file": str(path),
+                        "key": item.key,
+                        "name": item.name,
+                        "template_id": item.template_id,
+                        "managed": item.managed,
+                        "written": written,
+                        "warnings": list(item.warnings),
+                    }
+                    for item, path, written in results
+                ],
+            }
+        )
         return
     for item, path, written in results:
-        out(f"{'wrote' if written else 'unchanged'} {path}"
-            f"{'' if item.managed else ' (unmanaged: adopt with `seqctl sync --adopt`)'}")
+        out(
+            f"{'wrote' if written else 'unchanged'} {path}"
+            f"{'' if item.managed else ' (unmanaged: adopt with `seqctl sync --adopt`)'}"
+        )
     err(f"exported {len(results)} template(s) of {organisation.name!r} to {out_dir}")

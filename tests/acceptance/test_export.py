@@ -38,22 +38,47 @@ def web_app_templates(engine: Engine, demo_org: str) -> dict[str, str]:
     """Templates made in the web app: every column used, gaps in step_order, odd names."""
     return {
         "cafe": insert_unmanaged(
-            engine, demo_org, "Café Reopening: Phase #2", description="Line one\nline two",
-            tags=["reopening", "yes"], is_active=False, metadata={"owner": "ops", "n": 1.5},
+            engine,
+            demo_org,
+            "Café Reopening: Phase #2",
+            description="Line one\nline two",
+            tags=["reopening", "yes"],
+            is_active=False,
+            metadata={"owner": "ops", "n": 1.5},
             steps=[
-                {"step_order": 1, "name": "Call the owner", "type": "call", "priority": "high",
-                 "task_template_id": demo_id("task_template", "Intro call script")},
-                {"step_order": 3, "name": "Send the menu", "type": "email", "delay_value": 36,
-                 "delay_unit": "hours", "description": "",
-                 "message_template_id": demo_id("message_template", "Welcome email"),
-                 "metadata": {"channel": "mail"}},
-                {"step_order": 7, "name": "Text: follow up", "type": "text", "priority": "low",
-                 "custom_message": "Hi {first_name},\n\nno: 1:30 yes\n", "delay_value": 0},
-            ]),
-        "follow-up": insert_unmanaged(engine, demo_org, "Follow up",
-                                      [{"name": "Call", "type": "call"}]),
-        "follow-up-2": insert_unmanaged(engine, demo_org, "Follow-up!",
-                                        [{"name": "Text", "type": "text"}]),
+                {
+                    "step_order": 1,
+                    "name": "Call the owner",
+                    "type": "call",
+                    "priority": "high",
+                    "task_template_id": demo_id("task_template", "Intro call script"),
+                },
+                {
+                    "step_order": 3,
+                    "name": "Send the menu",
+                    "type": "email",
+                    "delay_value": 36,
+                    "delay_unit": "hours",
+                    "description": "",
+                    "message_template_id": demo_id("message_template", "Welcome email"),
+                    "metadata": {"channel": "mail"},
+                },
+                {
+                    "step_order": 7,
+                    "name": "Text: follow up",
+                    "type": "text",
+                    "priority": "low",
+                    "custom_message": "Hi {first_name},\n\nno: 1:30 yes\n",
+                    "delay_value": 0,
+                },
+            ],
+        ),
+        "follow-up": insert_unmanaged(
+            engine, demo_org, "Follow up", [{"name": "Call", "type": "call"}]
+        ),
+        "follow-up-2": insert_unmanaged(
+            engine, demo_org, "Follow-up!", [{"name": "Text", "type": "text"}]
+        ),
     }
 
 
@@ -62,16 +87,24 @@ def test_export_round_trip(run: Run, engine: Engine, web_app_templates: dict[str
     ok(run("sync"))
     result = ok(run("export", "--out", "exported"))
     files = sorted(p.name for p in Path("exported").iterdir())
-    assert files == ["cafe-reopening-phase-2.yaml", "follow-up-2.yaml", "follow-up.yaml",
-                     "managed-one.yaml"]
+    assert files == [
+        "cafe-reopening-phase-2.yaml",
+        "follow-up-2.yaml",
+        "follow-up.yaml",
+        "managed-one.yaml",
+    ]
     assert "unmanaged: adopt with `seqctl sync --adopt`" in result.stdout
     cafe = Path("exported/cafe-reopening-phase-2.yaml").read_text(encoding="utf-8")
     assert cafe.splitlines()[0] == SCHEMA_COMMENT
     document = yaml.safe_load(cafe)
     assert document["key"] == "cafe-reopening-phase-2" and document["is_active"] is False
     assert document["tags"] == ["reopening", "yes"]
-    assert document["steps"][0] == {"name": "Call the owner", "type": "call", "priority": "high",
-                                    "task_template": "Intro call script"}
+    assert document["steps"][0] == {
+        "name": "Call the owner",
+        "type": "call",
+        "priority": "high",
+        "task_template": "Intro call script",
+    }
     assert document["steps"][1]["message_template"] == "Welcome email"
     assert "delay_unit" not in document["steps"][2] and "priority" not in document["steps"][1]
     assert "custom_message: |" in cafe  # multi-line strings as literal blocks
@@ -115,8 +148,13 @@ def test_duplicate_unmanaged_names_are_flagged(run: Run, engine: Engine, demo_or
 
 @pytest.mark.parametrize(
     ("name", "key"),
-    [("Restaurant Onboarding", "restaurant-onboarding"), ("Café  crème!", "cafe-creme"),
-     ("***", "template"), ("x" * 100, "x" * 63), ("_lead", "lead")],
+    [
+        ("Restaurant Onboarding", "restaurant-onboarding"),
+        ("Café  crème!", "cafe-creme"),
+        ("***", "template"),
+        ("x" * 100, "x" * 63),
+        ("_lead", "lead"),
+    ],
 )
 def test_slugify(name: str, key: str) -> None:
     assert slugify(name) == key

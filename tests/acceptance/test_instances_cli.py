@@ -51,13 +51,27 @@ def test_apply_then_again(seq: Callable[..., Result]) -> None:
 
 
 def test_apply_unknown_restaurants_fails_listing_all(seq: Callable[..., Result]) -> None:
-    result = seq("apply", "-t", "onboarding", "-r", "Nowhere", "-r", "Luigi's Trattoria",
-                 "-r", "Gone", "--format", "json")
+    result = seq(
+        "apply",
+        "-t",
+        "onboarding",
+        "-r",
+        "Nowhere",
+        "-r",
+        "Luigi's Trattoria",
+        "-r",
+        "Gone",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 1
     assert "no restaurant 'Nowhere'" in result.stderr and "no restaurant 'Gone'" in result.stderr
     results = {r["ref"]: r["result"] for r in as_json(result)["results"]}
-    assert results == {"Nowhere": "restaurant_not_found", "Luigi's Trattoria": "resolved",
-                       "Gone": "restaurant_not_found"}
+    assert results == {
+        "Nowhere": "restaurant_not_found",
+        "Luigi's Trattoria": "resolved",
+        "Gone": "restaurant_not_found",
+    }
     status = seq("status", "--format", "json")
     assert as_json(status)["summary"]["total"] == 0
 
@@ -79,8 +93,18 @@ def test_apply_dry_run_and_restaurants_file(seq: Callable[..., Result], tmp_path
     assert "| Hi Yuki at Sakura Sushi Bar {unknown_var}" in result.stdout
     assert "variables that render empty: contact_phone" in result.stdout
     assert "2 would start" in result.stdout and "nothing was written" in result.stdout
-    document = as_json(seq("apply", "-t", "onboarding", "--restaurants-file", str(listing),
-                           "--dry-run", "--format", "json"))
+    document = as_json(
+        seq(
+            "apply",
+            "-t",
+            "onboarding",
+            "--restaurants-file",
+            str(listing),
+            "--dry-run",
+            "--format",
+            "json",
+        )
+    )
     assert document["dry_run"] is True
     assert document["instances"][0]["empty_variables"] == ["contact_phone"]
     assert as_json(seq("status", "--format", "json"))["summary"]["total"] == 0
@@ -96,7 +120,11 @@ def test_status_list_and_detail(seq: Callable[..., Result]) -> None:
     document = as_json(seq("status", "--restaurant", "Luigi's Trattoria", "--format", "json"))
     [row] = document["instances"]
     assert (row["restaurant"], row["current_step"], row["total_steps"], row["percentage"]) == (
-        "Luigi's Trattoria", 1, 3, 0)
+        "Luigi's Trattoria",
+        1,
+        3,
+        0,
+    )
     assert row["overdue"] is True and document["summary"]["active"] == 1
     detail = seq("status", row["id"])
     assert detail.exit_code == 0
@@ -143,34 +171,66 @@ def test_advance_json_and_usage_errors(seq: Callable[..., Result]) -> None:
     assert missing.exit_code == 1 and "no task" in missing.stderr
 
 
-def test_timezone_flag_sets_the_instance_date(database_url: str, engine: Engine, demo_org: str,
-                                              cli: Cli) -> None:
+def test_timezone_flag_sets_the_instance_date(
+    database_url: str, engine: Engine, demo_org: str, cli: Cli
+) -> None:
     make_template(engine, demo_org, "Tz template", [S("First step")])
-    result = cli("--database-url", database_url, "--timezone", "Pacific/Kiritimati",
-                 "apply", "-t", "Tz template", "-r", LUIGI, "--format", "json")
+    result = cli(
+        "--database-url",
+        database_url,
+        "--timezone",
+        "Pacific/Kiritimati",
+        "apply",
+        "-t",
+        "Tz template",
+        "-r",
+        LUIGI,
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.stderr
     with engine.connect() as conn:
-        name, local_day = conn.execute(text(
-            "SELECT name, (now() AT TIME ZONE 'Pacific/Kiritimati')::date::text"
-            " FROM sequence_instances")).one()
+        name, local_day = conn.execute(
+            text(
+                "SELECT name, (now() AT TIME ZONE 'Pacific/Kiritimati')::date::text"
+                " FROM sequence_instances"
+            )
+        ).one()
     assert name.endswith(local_day)
 
 
-def test_no_progress_bar_off_a_terminal(seq: Callable[..., Result], engine: Engine,
-                                        demo_org: str) -> None:
+def test_no_progress_bar_off_a_terminal(
+    seq: Callable[..., Result], engine: Engine, demo_org: str
+) -> None:
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO restaurants (organisation_id, name) SELECT :o, 'Bulk ' || g"
-                          " FROM generate_series(1, 30) g"), {"o": demo_org})
+        conn.execute(
+            text(
+                "INSERT INTO restaurants (organisation_id, name) SELECT :o, 'Bulk ' || g"
+                " FROM generate_series(1, 30) g"
+            ),
+            {"o": demo_org},
+        )
     args = [a for g in range(1, 31) for a in ("-r", f"Bulk {g}")]
     result = seq("apply", "-t", "onboarding", *args)
     assert result.exit_code == 0 and "30 started" in result.stdout
     assert "starting" not in result.stderr and "━" not in result.stderr
 
 
-@pytest.mark.parametrize("command", [
-    ["apply"], ["status"], ["pause"], ["resume"], ["cancel"], ["finish"], ["advance"],
-    ["task"], ["task", "complete"], ["task", "skip"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["apply"],
+        ["status"],
+        ["pause"],
+        ["resume"],
+        ["cancel"],
+        ["finish"],
+        ["advance"],
+        ["task"],
+        ["task", "complete"],
+        ["task", "skip"],
+    ],
+)
 def test_every_command_has_help(cli: Cli, command: list[str]) -> None:
     result = cli(*command, "--help")
     assert result.exit_code == 0

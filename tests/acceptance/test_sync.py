@@ -46,7 +46,8 @@ def test_first_sync_creates_and_second_changes_nothing(run: Run, engine: Engine)
     write_template("onboarding", "Restaurant Onboarding", tags=["onboarding"])
     write_template("demo-follow-up", steps=[step("Demo call", task_template="Demo call")])
     assert ok(run("plan", "--detailed-exitcode"), 2).stdout.splitlines()[-1] == (
-        "Plan: 2 to create, 0 to update, 0 to deactivate, 0 to delete")
+        "Plan: 2 to create, 0 to update, 0 to deactivate, 0 to delete"
+    )
     result = ok(run("sync"))
     assert "Applied: 2 created, 0 updated, 0 deactivated, 0 deleted" in result.stdout
     rows = templates(engine)
@@ -83,7 +84,10 @@ def test_rename_field_reorder_insert_remove(run: Run, engine: Engine) -> None:
     ok(run("sync"))
     rows = templates(engine)["flow"]["steps"]
     assert [(s["step_order"], s["name"]) for s in rows] == [
-        (1, "Third step"), (2, "First step"), (3, "Second step")]
+        (1, "Third step"),
+        (2, "First step"),
+        (3, "Second step"),
+    ]
     assert {s["name"]: s["id"] for s in rows} == ids  # moved in place, same rows
 
     inserted = [reordered[0], step("Middle step", "call"), *reordered[1:]]
@@ -111,8 +115,9 @@ def test_removed_file_deactivates_instances_go_on_and_readd_reactivates(
     ok(run("sync"))
     assert templates(engine)["onboarding"]["is_active"] is False
     with engine.connect() as conn:
-        status = conn.execute(text("SELECT status FROM sequence_instances WHERE id = :i"),
-                              {"i": instance}).scalar()
+        status = conn.execute(
+            text("SELECT status FROM sequence_instances WHERE id = :i"), {"i": instance}
+        ).scalar()
     assert status == "active"
     ok(run("plan", "--detailed-exitcode"))  # an inactive orphan stays as it is
 
@@ -172,8 +177,9 @@ def test_drift_shows_in_plan_and_sync_puts_it_back(run: Run, engine: Engine) -> 
 
 
 def test_unmanaged_templates_untouched_and_adopt(run: Run, engine: Engine, demo_org: str) -> None:
-    keep_id = insert_unmanaged(engine, demo_org, "Made in the web app", [{"name": "Call", "type":
-                                                                          "call"}])
+    keep_id = insert_unmanaged(
+        engine, demo_org, "Made in the web app", [{"name": "Call", "type": "call"}]
+    )
     clash_id = insert_unmanaged(engine, demo_org, "Onboarding", [{"name": "Old", "type": "call"}])
     before = [row for row in dump(engine)[0][1] if keep_id in row]
     write_template("onboarding", "Onboarding")
@@ -195,7 +201,8 @@ def test_unknown_reference_points_at_file_line_col(run: Run, engine: Engine) -> 
     write_template("onboarding", steps=[step("Intro call", task_template="Intro cal script")])
     result = ok(run("plan"), 1)
     assert "sequences/onboarding.yaml:6:18: unknown task template 'Intro cal script'" in (
-        result.stderr)
+        result.stderr
+    )
     assert "did you mean 'Intro call script'" in result.stderr
     assert templates(engine) == {}
 
@@ -209,19 +216,31 @@ def test_json_plan_validates_against_the_schema(run: Run, engine: Engine, demo_o
     ok(run("sync"))
     insert_instance(engine, templates(engine)["b"]["id"], demo_org, status="paused")
     with engine.begin() as conn:
-        conn.execute(text("UPDATE sequence_steps SET name = 'Edited' WHERE name = 'Intro call' "
-                          "AND step_order = 1 AND sequence_template_id = :t"),
-                     {"t": templates(engine)["a"]["id"]})
+        conn.execute(
+            text(
+                "UPDATE sequence_steps SET name = 'Edited' WHERE name = 'Intro call' "
+                "AND step_order = 1 AND sequence_template_id = :t"
+            ),
+            {"t": templates(engine)["a"]["id"]},
+        )
     gone.unlink()
     write_template("b", "B renamed", steps=[step("Three"), step("One"), step("New", "text")])
     write_template("d")
     validator = Draft202012Validator(json.loads(schema_path("plan.schema.json").read_text()))
     Draft202012Validator.check_schema(validator.schema)
     plan = json.loads(ok(run("plan", "--format", "json")).stdout)
-    assert sorted(c["kind"] for c in plan["changes"]) == ["create", "deactivate", "update",
-                                                          "update"]
+    assert sorted(c["kind"] for c in plan["changes"]) == [
+        "create",
+        "deactivate",
+        "update",
+        "update",
+    ]
     assert sorted(s["kind"] for c in plan["changes"] for s in c["steps"] if c["key"] == "b") == [
-        "create", "delete", "move", "move"]
+        "create",
+        "delete",
+        "move",
+        "move",
+    ]
     validator.validate(plan)
     applied = json.loads(ok(run("sync", "--format", "json")).stdout)
     assert applied["applied"] is True
@@ -240,8 +259,12 @@ def test_markdown_plan_has_a_details_block_per_template(run: Run) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["plan", "--format", "yaml"], ["plan", "--no-such-flag"],
-     ["sync", "--plan", "missing.json"], ["sync", "--lock-timeout", "-1"]],
+    [
+        ["plan", "--format", "yaml"],
+        ["plan", "--no-such-flag"],
+        ["sync", "--plan", "missing.json"],
+        ["sync", "--lock-timeout", "-1"],
+    ],
 )
 def test_usage_errors_exit_64(run: Run, args: list[str]) -> None:
     write_template("a")

@@ -43,10 +43,15 @@ def specs(count: int, steps: int = 3, changed: int = 0, prefix: str = "t") -> li
     """``count`` templates of ``steps`` steps; the first ``changed`` have step 2 edited."""
     return [
         TemplateSpec(
-            key=f"{prefix}{n:04d}", name=f"Template {n:04d}", source=f"sequences/{prefix}{n}.yaml",
-            steps=tuple(StepSpec(i + 1, f"Step {i + 1}", "call",
-                                 delay_value=7 if n < changed and i == 1 else i)
-                        for i in range(steps)),
+            key=f"{prefix}{n:04d}",
+            name=f"Template {n:04d}",
+            source=f"sequences/{prefix}{n}.yaml",
+            steps=tuple(
+                StepSpec(
+                    i + 1, f"Step {i + 1}", "call", delay_value=7 if n < changed and i == 1 else i
+                )
+                for i in range(steps)
+            ),
         )
         for n in range(count)
     ]
@@ -55,8 +60,9 @@ def specs(count: int, steps: int = 3, changed: int = 0, prefix: str = "t") -> li
 def new_org(engine: Engine, name: str) -> Organisation:
     org = Organisation(str(uuid.uuid4()), name)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO organisations (id, name) VALUES (:i, :n)"),
-                     {"i": org.id, "n": name})
+        conn.execute(
+            text("INSERT INTO organisations (id, name) VALUES (:i, :n)"), {"i": org.id, "n": name}
+        )
     return org
 
 
@@ -102,7 +108,9 @@ def test_fault_half_way_leaves_the_database_as_before(run: Run, engine: Engine) 
 def test_database_error_points_at_the_template_file(engine: Engine, demo_org: str) -> None:
     org = Organisation(demo_org, "Demo")
     bad = TemplateSpec(
-        key="bad", name="Bad", source="sequences/bad.yaml",
+        key="bad",
+        name="Bad",
+        source="sequences/bad.yaml",
         steps=(StepSpec(1, "Fine step", "call"), StepSpec(2, "x" * 101, "call")),
         locations={"$.steps[1]": Location("sequences/bad.yaml", 9, 5)},
     )
@@ -266,8 +274,12 @@ def test_statement_count_does_not_grow_with_templates(engine: Engine) -> None:
             count_statements(engine, lambda: run_sync(specs(size))),  # no-op
             # 10% changed one step; then: one template gone, one new, steps moved
             count_statements(engine, lambda: run_sync(specs(size, changed=size // 10))),
-            count_statements(engine, lambda: run_sync(
-                [*specs(size - 1, changed=size // 10)[1:], *specs(1, steps=4, prefix="n")])),
+            count_statements(
+                engine,
+                lambda: run_sync(
+                    [*specs(size - 1, changed=size // 10)[1:], *specs(1, steps=4, prefix="n")]
+                ),
+            ),
             count_statements(engine, lambda: run_sync(specs(size // 2), prune=True)),
         ]
 

@@ -72,23 +72,33 @@ def make_template(
     )
     rows = [
         {
-            "step_order": i, "name": s.name, "description": s.description, "type": s.type,
-            "priority": s.priority, "delay_value": s.delay_value, "delay_unit": s.delay_unit,
-            "custom_message": s.custom_message, "metadata": s.metadata,
+            "step_order": i,
+            "name": s.name,
+            "description": s.description,
+            "type": s.type,
+            "priority": s.priority,
+            "delay_value": s.delay_value,
+            "delay_unit": s.delay_unit,
+            "custom_message": s.custom_message,
+            "metadata": s.metadata,
             "message_template_id": demo_id("message_template", s.message_template)
-            if s.message_template else None,
+            if s.message_template
+            else None,
             "task_template_id": demo_id("task_template", s.task_template)
-            if s.task_template else None,
+            if s.task_template
+            else None,
         }
         for i, s in enumerate(steps, start=1)
     ]
     meta = {"seqctl": {"key": key}} if key else {}
 
     def run(conn: Connection) -> str:
-        template_id = str(conn.execute(
-            sql_template, {"org": org_id, "name": name, "active": is_active,
-                           "meta": json.dumps(meta)},
-        ).scalar_one())
+        template_id = str(
+            conn.execute(
+                sql_template,
+                {"org": org_id, "name": name, "active": is_active, "meta": json.dumps(meta)},
+            ).scalar_one()
+        )
         if rows:
             conn.execute(sql_steps, {"t": template_id, "rows": json.dumps(rows)})
         return template_id
@@ -101,23 +111,35 @@ def make_template(
 
 def tasks_of(engine: Engine, instance_id: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(
-            text("SELECT id::text AS id, sequence_step_order AS step, name, type, priority,"
-                 " status, due_date, completed_at, cancelled_at, message, message_rendered,"
-                 " metadata, assigned_to::text AS assigned_to, restaurant_id::text AS restaurant_id"
-                 " FROM tasks WHERE sequence_instance_id = :i ORDER BY sequence_step_order"),
-            {"i": instance_id},
-        ).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                text(
+                    "SELECT id::text AS id, sequence_step_order AS step, name, type, priority,"
+                    " status, due_date, completed_at, cancelled_at, message, message_rendered,"
+                    " metadata, assigned_to::text AS assigned_to, restaurant_id::text AS"
+                    " restaurant_id"
+                    " FROM tasks WHERE sequence_instance_id = :i ORDER BY sequence_step_order"
+                ),
+                {"i": instance_id},
+            ).mappings()
+        ]
 
 
 def instance(engine: Engine, instance_id: str) -> dict[str, Any]:
     with engine.connect() as conn:
-        return dict(conn.execute(
-            text("SELECT id::text AS id, name, status, current_step_order, total_steps,"
-                 " assigned_to::text AS assigned_to, created_by::text AS created_by, started_at,"
-                 " paused_at, completed_at, cancelled_at FROM sequence_instances WHERE id = :i"),
-            {"i": instance_id},
-        ).mappings().one())
+        return dict(
+            conn.execute(
+                text(
+                    "SELECT id::text AS id, name, status, current_step_order, total_steps,"
+                    " assigned_to::text AS assigned_to, created_by::text AS created_by, started_at,"
+                    " paused_at, completed_at, cancelled_at FROM sequence_instances WHERE id = :i"
+                ),
+                {"i": instance_id},
+            )
+            .mappings()
+            .one()
+        )
 
 
 def count(engine: Engine, sql: str, **params: Any) -> int:

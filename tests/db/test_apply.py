@@ -30,10 +30,24 @@ from .sequences_helpers import (
 )
 
 STEPS = [
-    S("Intro call", 0, "days", "call", "high", description="Say hello",
-      custom_message="Hi {first_name} from {organisation_name}"),
-    S("Send menu", 2, "hours", "email", "low", message_template="Welcome email",
-      custom_message="ignored: the message template wins"),
+    S(
+        "Intro call",
+        0,
+        "days",
+        "call",
+        "high",
+        description="Say hello",
+        custom_message="Hi {first_name} from {organisation_name}",
+    ),
+    S(
+        "Send menu",
+        2,
+        "hours",
+        "email",
+        "low",
+        message_template="Welcome email",
+        custom_message="ignored: the message template wins",
+    ),
     S("Check in", 3, "days", "text", task_template="Check-in call", custom_message="ignored"),
     S("Wrap up", 30, "minutes", "internal_activity", custom_message="{unknown} {cuisine}"),
 ]
@@ -84,8 +98,14 @@ def test_start_many_restaurants_in_batches(engine: Engine, demo_org: str) -> Non
     tid = make_template(engine, demo_org, "Onboarding", STEPS)
     refs = ["Luigi's Trattoria", SAKURA, "El Fogón", "The Copper Pot", "Spice Route"]
     seen: list[tuple[int, int]] = []
-    report = apply(engine, demo_org, tid, refs, batch_size=2,
-                   progress=lambda done, total: seen.append((done, total)))
+    report = apply(
+        engine,
+        demo_org,
+        tid,
+        refs,
+        batch_size=2,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert [o.result for o in report.outcomes] == ["started"] * 5
     assert [o.ref for o in report.outcomes] == refs
     assert seen == [(0, 5), (2, 5), (4, 5), (5, 5)]
@@ -100,9 +120,13 @@ def test_start_many_restaurants_in_batches(engine: Engine, demo_org: str) -> Non
 
 def test_statement_count_does_not_grow_with_restaurants(engine: Engine, demo_org: str) -> None:
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO restaurants (organisation_id, name, contact_name) SELECT :org,"
-            " 'Bulk ' || g, 'Person ' || g FROM generate_series(1, 300) g"), {"org": demo_org})
+        conn.execute(
+            text(
+                "INSERT INTO restaurants (organisation_id, name, contact_name) SELECT :org,"
+                " 'Bulk ' || g, 'Person ' || g FROM generate_series(1, 300) g"
+            ),
+            {"org": demo_org},
+        )
     tid = make_template(engine, demo_org, "Onboarding", STEPS)
     statements: list[str] = []
 
@@ -126,37 +150,57 @@ def test_duplicate_start_is_skipped(engine: Engine, demo_org: str) -> None:
     first = apply(engine, demo_org, tid, [LUIGI]).outcomes[0]
     again = apply(engine, demo_org, tid, [LUIGI, "Luigi's Trattoria", SAKURA])
     assert [(o.result, o.instance_id) for o in again.outcomes][0] == (
-        "already_active", first.instance_id
+        "already_active",
+        first.instance_id,
     )
     assert len(again.outcomes) == 2  # the same restaurant twice counts once
     assert again.outcomes[1].result == "started"
     assert count(engine, "SELECT usage_count FROM sequence_templates WHERE id = :t", t=tid) == 2
     with engine.begin() as conn:  # paused still counts as running; cancelled does not
-        conn.execute(text("UPDATE sequence_instances SET status = 'paused', paused_at = now()"
-                          " WHERE id = :i"), {"i": first.instance_id})
+        conn.execute(
+            text(
+                "UPDATE sequence_instances SET status = 'paused', paused_at = now() WHERE id = :i"
+            ),
+            {"i": first.instance_id},
+        )
     assert apply(engine, demo_org, tid, [LUIGI]).outcomes[0].result == "already_active"
     with engine.begin() as conn:
-        conn.execute(text("UPDATE sequence_instances SET status = 'cancelled', paused_at = NULL,"
-                          " cancelled_at = now() WHERE id = :i"), {"i": first.instance_id})
+        conn.execute(
+            text(
+                "UPDATE sequence_instances SET status = 'cancelled', paused_at = NULL,"
+                " cancelled_at = now() WHERE id = :i"
+            ),
+            {"i": first.instance_id},
+        )
     assert apply(engine, demo_org, tid, [LUIGI]).outcomes[0].result == "started"
 
 
 def test_unknown_restaurants_fail_the_whole_run(engine: Engine, demo_org: str) -> None:
     tid = make_template(engine, demo_org, "Onboarding", STEPS)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO organisations (id, name) VALUES (:o, 'Other')"),
-                     {"o": demo_id("organisation", "Other")})
-        conn.execute(text("INSERT INTO restaurants (id, organisation_id, name) VALUES"
-                          " (:r, :o, 'Elsewhere')"),
-                     {"r": demo_id("restaurant", "Elsewhere"),
-                      "o": demo_id("organisation", "Other")})
+        conn.execute(
+            text("INSERT INTO organisations (id, name) VALUES (:o, 'Other')"),
+            {"o": demo_id("organisation", "Other")},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO restaurants (id, organisation_id, name) VALUES (:r, :o, 'Elsewhere')"
+            ),
+            {"r": demo_id("restaurant", "Elsewhere"), "o": demo_id("organisation", "Other")},
+        )
     missing = "00000000-0000-0000-0000-000000000001"
     with pytest.raises(UnknownRestaurants) as caught:
-        apply(engine, demo_org, tid, [LUIGI, "Nowhere", missing, "Elsewhere",
-                                      demo_id("restaurant", "Elsewhere")])
+        apply(
+            engine,
+            demo_org,
+            tid,
+            [LUIGI, "Nowhere", missing, "Elsewhere", demo_id("restaurant", "Elsewhere")],
+        )
     results = {o.ref: o.result for o in caught.value.outcomes}
     assert results == {
-        LUIGI: "resolved", "Nowhere": "restaurant_not_found", missing: "restaurant_not_found",
+        LUIGI: "resolved",
+        "Nowhere": "restaurant_not_found",
+        missing: "restaurant_not_found",
         "Elsewhere": "not_in_organisation",
         demo_id("restaurant", "Elsewhere"): "not_in_organisation",
     }
@@ -188,8 +232,10 @@ def test_assignment_precedence(engine: Engine, demo_org: str) -> None:
     a = apply(engine, demo_org, tid, [LUIGI], assign_to="sam@demo.example", acting_user=ALEX)
     b = apply(engine, demo_org, tid, [SAKURA], acting_user="ALEX@demo.example")
     c = apply(engine, demo_org, tid, [FOGON])
-    assert (instance(engine, a.outcomes[0].instance_id)["assigned_to"],
-            instance(engine, a.outcomes[0].instance_id)["created_by"]) == (SAM, ALEX)
+    assert (
+        instance(engine, a.outcomes[0].instance_id)["assigned_to"],
+        instance(engine, a.outcomes[0].instance_id)["created_by"],
+    ) == (SAM, ALEX)
     assert instance(engine, b.outcomes[0].instance_id)["assigned_to"] == ALEX
     assert instance(engine, c.outcomes[0].instance_id)["assigned_to"] is None
     assert instance(engine, c.outcomes[0].instance_id)["created_by"] is None
@@ -207,10 +253,15 @@ def test_name_date_and_due_date_in_the_configured_time_zone(engine: Engine, demo
 
 
 def test_dry_run_writes_nothing_and_shows_rendering(engine: Engine, demo_org: str) -> None:
-    tid = make_template(engine, demo_org, "Onboarding", [
-        S("Call", custom_message="Call {contact_phone} re {restaurant_website} {nope}"),
-        S("Mail", 1, custom_message="Hello {first_name}"),
-    ])
+    tid = make_template(
+        engine,
+        demo_org,
+        "Onboarding",
+        [
+            S("Call", custom_message="Call {contact_phone} re {restaurant_website} {nope}"),
+            S("Mail", 1, custom_message="Hello {first_name}"),
+        ],
+    )
     apply(engine, demo_org, tid, [LUIGI])
     report = apply(engine, demo_org, tid, [LUIGI, "Sakura Sushi Bar"], dry_run=True)
     assert [o.result for o in report.outcomes] == ["already_active", "would_start"]
@@ -225,8 +276,9 @@ def test_dry_run_writes_nothing_and_shows_rendering(engine: Engine, demo_org: st
     assert count(engine, "SELECT usage_count FROM sequence_templates WHERE id = :t", t=tid) == 1
 
 
-def test_concurrent_applies_start_one_instance(database_url: str, engine: Engine,
-                                               demo_org: str) -> None:
+def test_concurrent_applies_start_one_instance(
+    database_url: str, engine: Engine, demo_org: str
+) -> None:
     tid = make_template(engine, demo_org, "Onboarding", STEPS)
     barrier = threading.Barrier(8)
     results: list[str] = []

@@ -49,8 +49,9 @@ def start(engine: Engine, org: str, restaurant: str = LUIGI) -> str:
     return instance_id
 
 
-def act(engine: Engine, org: str, action: str, ids: list[str], minutes: int = 60) -> list[
-        lifecycle.Transition]:
+def act(
+    engine: Engine, org: str, action: str, ids: list[str], minutes: int = 60
+) -> list[lifecycle.Transition]:
     with engine.begin() as conn:
         return lifecycle.transition(conn, org, ids, action, now=T0 + timedelta(minutes=minutes))
 
@@ -63,8 +64,7 @@ def bring_to(engine: Engine, org: str, iid: str, state: str) -> None:
 
 @pytest.mark.parametrize("state", STATES)
 @pytest.mark.parametrize("action", list(REFUSAL))
-def test_every_state_and_transition(engine: Engine, demo_org: str, state: str,
-                                    action: str) -> None:
+def test_every_state_and_transition(engine: Engine, demo_org: str, state: str, action: str) -> None:
     iid = start(engine, demo_org)
     bring_to(engine, demo_org, iid, state)
     before = instance(engine, iid)
@@ -100,8 +100,9 @@ def test_cancel_keeps_every_task(engine: Engine, demo_org: str) -> None:
     assert inst["paused_at"] is None and inst["cancelled_at"] == T0 + timedelta(minutes=30)
 
 
-def test_finish_completes_the_active_task_and_cancels_pending(engine: Engine,
-                                                              demo_org: str) -> None:
+def test_finish_completes_the_active_task_and_cancels_pending(
+    engine: Engine, demo_org: str
+) -> None:
     iid = start(engine, demo_org)
     act(engine, demo_org, "finish", [iid], minutes=45)
     tasks = tasks_of(engine, iid)
@@ -124,8 +125,9 @@ def test_resume_across_dst_pushes_back_exact_time(engine: Engine, demo_org: str)
     with engine.begin() as conn:
         lifecycle.pause(conn, demo_org, [iid], now=T0, timezone="America/New_York")
     with engine.begin() as conn:  # 2026-03-02 -> 2026-03-12 spans the spring-forward night
-        lifecycle.resume(conn, demo_org, [iid], now=T0 + timedelta(days=10),
-                         timezone="America/New_York")
+        lifecycle.resume(
+            conn, demo_org, [iid], now=T0 + timedelta(days=10), timezone="America/New_York"
+        )
     assert tasks_of(engine, iid)[0]["due_date"] - due == timedelta(days=10)
 
 
@@ -137,7 +139,11 @@ def test_all_or_nothing_and_not_found(engine: Engine, demo_org: str) -> None:
         act(engine, demo_org, "pause", [a, b])
     assert instance(engine, a)["status"] == "active"
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO organisations (id, name) VALUES "
-                          "('99999999-9999-9999-9999-999999999999', 'Other')"))
+        conn.execute(
+            text(
+                "INSERT INTO organisations (id, name) VALUES "
+                "('99999999-9999-9999-9999-999999999999', 'Other')"
+            )
+        )
     with pytest.raises(NotFound, match=f"no instance {a}"):
         act(engine, "99999999-9999-9999-9999-999999999999", "pause", [a])

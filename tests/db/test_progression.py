@@ -30,12 +30,19 @@ from .sequences_helpers import (
 MIXED = [S("Intro call", 10, "minutes"), S("Send menu", 3, "hours"), S("Check in", 2, "days")]
 
 
-def start(engine: Engine, org: str, steps: list[S], restaurant: str = LUIGI,
-          now: datetime = T0, timezone: str = "UTC") -> str:
+def start(
+    engine: Engine,
+    org: str,
+    steps: list[S],
+    restaurant: str = LUIGI,
+    now: datetime = T0,
+    timezone: str = "UTC",
+) -> str:
     tid = make_template(engine, org, "Onboarding", steps)
     with engine.begin() as conn:
-        report = apply_template(conn, demo_organisation(org), tid, [restaurant], now=now,
-                                timezone=timezone)
+        report = apply_template(
+            conn, demo_organisation(org), tid, [restaurant], now=now, timezone=timezone
+        )
     instance_id = report.outcomes[0].instance_id
     assert instance_id is not None
     return instance_id
@@ -78,8 +85,9 @@ def test_walk_a_sequence_with_mixed_delays(engine: Engine, demo_org: str) -> Non
 
 
 def test_skip_and_out_of_order_completion(engine: Engine, demo_org: str) -> None:
-    iid = start(engine, demo_org, [S("One step"), S("Two step", 1), S("Three step", 2),
-                                   S("Four step", 3)])
+    iid = start(
+        engine, demo_org, [S("One step"), S("Two step", 1), S("Three step", 2), S("Four step", 3)]
+    )
     t1, t2, t3, t4 = tasks_of(engine, iid)
     [o] = run(engine, progression.skip_tasks, demo_org, [t1["id"]], now=T0)
     assert o.result == "skipped" and o.moves[0].task_id == t2["id"]
@@ -119,9 +127,15 @@ def test_tasks_outside_the_organisation_or_sequence(engine: Engine, demo_org: st
     with pytest.raises(NotFound, match="00000000-0000-0000-0000-000000000009"):
         run(engine, progression.complete_tasks, demo_org, ["00000000-0000-0000-0000-000000000009"])
     with engine.begin() as conn:
-        standalone = str(conn.execute(text(
-            "INSERT INTO tasks (organisation_id, name, type) VALUES (:o, 'Lone', 'call')"
-            " RETURNING id"), {"o": demo_org}).scalar_one())
+        standalone = str(
+            conn.execute(
+                text(
+                    "INSERT INTO tasks (organisation_id, name, type) VALUES (:o, 'Lone', 'call')"
+                    " RETURNING id"
+                ),
+                {"o": demo_org},
+            ).scalar_one()
+        )
     with pytest.raises(Refused, match="not part of a sequence"):
         run(engine, progression.complete_tasks, demo_org, [standalone])
 
@@ -131,8 +145,7 @@ def test_pause_complete_resume_advance(engine: Engine, demo_org: str) -> None:
     t1, t2, _ = tasks_of(engine, iid)
     paused_at = T0 + timedelta(minutes=5)
     run(engine, lifecycle.pause, demo_org, [iid], now=paused_at)
-    [o] = run(engine, progression.complete_tasks, demo_org, [t1["id"]],
-              now=T0 + timedelta(hours=1))
+    [o] = run(engine, progression.complete_tasks, demo_org, [t1["id"]], now=T0 + timedelta(hours=1))
     assert (o.result, o.moves, o.instance_status) == ("completed", [], "paused")
     assert [t["status"] for t in tasks_of(engine, iid)] == ["completed", "pending", "pending"]
     assert run(engine, progression.advance, demo_org, now=T0 + timedelta(hours=2)).moves == []
@@ -153,8 +166,10 @@ def test_advance_catches_up_after_resume_by_another_client(engine: Engine, demo_
     done = T0 + timedelta(hours=1)
     run(engine, progression.complete_tasks, demo_org, [t1["id"]], now=done)
     with engine.begin() as conn:  # the web app resumes without moving anything on
-        conn.execute(text("UPDATE sequence_instances SET status = 'active', paused_at = NULL"
-                          " WHERE id = :i"), {"i": iid})
+        conn.execute(
+            text("UPDATE sequence_instances SET status = 'active', paused_at = NULL WHERE id = :i"),
+            {"i": iid},
+        )
     report = run(engine, progression.advance, demo_org, now=done + timedelta(days=1))
     assert [(m.what, m.task_id) for m in report.moves] == [("activated", t2["id"])]
     assert active_task(engine, iid)["due_date"] == done + timedelta(hours=3)
@@ -190,11 +205,16 @@ def test_advance_reconciles_changes_made_by_the_web_app(engine: Engine, demo_org
     b = start(engine, demo_org, [S("Only step")], restaurant=SAKURA)
     done = T0 + timedelta(hours=2)
     with engine.begin() as conn:  # the web app completes / cancels without moving on
-        conn.execute(text("UPDATE tasks SET status = 'completed', completed_at = :d"
-                          " WHERE sequence_instance_id = :i AND status = 'active'"),
-                     {"d": done, "i": a})
-        conn.execute(text("UPDATE tasks SET status = 'cancelled' WHERE sequence_instance_id = :i"),
-                     {"i": b})
+        conn.execute(
+            text(
+                "UPDATE tasks SET status = 'completed', completed_at = :d"
+                " WHERE sequence_instance_id = :i AND status = 'active'"
+            ),
+            {"d": done, "i": a},
+        )
+        conn.execute(
+            text("UPDATE tasks SET status = 'cancelled' WHERE sequence_instance_id = :i"), {"i": b}
+        )
     report = run(engine, progression.advance, demo_org, now=done + timedelta(minutes=1))
     assert sorted(m.what for m in report.moves) == ["activated", "completed"]
     assert active_task(engine, a)["due_date"] == done + timedelta(hours=3)
@@ -206,19 +226,32 @@ def test_advance_reconciles_changes_made_by_the_web_app(engine: Engine, demo_org
     ("finished", "delay", "due"),
     [
         # spring forward (2026-03-08): a calendar day is 23 hours, hours stay exact
-        (datetime(2026, 3, 7, 17, 0, tzinfo=UTC), S("Next step", 1, "days"),
-         datetime(2026, 3, 8, 16, 0, tzinfo=UTC)),
-        (datetime(2026, 3, 7, 17, 0, tzinfo=UTC), S("Next step", 24, "hours"),
-         datetime(2026, 3, 8, 17, 0, tzinfo=UTC)),
+        (
+            datetime(2026, 3, 7, 17, 0, tzinfo=UTC),
+            S("Next step", 1, "days"),
+            datetime(2026, 3, 8, 16, 0, tzinfo=UTC),
+        ),
+        (
+            datetime(2026, 3, 7, 17, 0, tzinfo=UTC),
+            S("Next step", 24, "hours"),
+            datetime(2026, 3, 8, 17, 0, tzinfo=UTC),
+        ),
         # fall back (2026-11-01): a calendar day is 25 hours
-        (datetime(2026, 10, 31, 16, 0, tzinfo=UTC), S("Next step", 1, "days"),
-         datetime(2026, 11, 1, 17, 0, tzinfo=UTC)),
-        (datetime(2026, 10, 31, 16, 0, tzinfo=UTC), S("Next step", 1440, "minutes"),
-         datetime(2026, 11, 1, 16, 0, tzinfo=UTC)),
+        (
+            datetime(2026, 10, 31, 16, 0, tzinfo=UTC),
+            S("Next step", 1, "days"),
+            datetime(2026, 11, 1, 17, 0, tzinfo=UTC),
+        ),
+        (
+            datetime(2026, 10, 31, 16, 0, tzinfo=UTC),
+            S("Next step", 1440, "minutes"),
+            datetime(2026, 11, 1, 16, 0, tzinfo=UTC),
+        ),
     ],
 )
-def test_calendar_days_across_dst(engine: Engine, demo_org: str, finished: datetime, delay: S,
-                                  due: datetime) -> None:
+def test_calendar_days_across_dst(
+    engine: Engine, demo_org: str, finished: datetime, delay: S, due: datetime
+) -> None:
     zone = "America/New_York"
     iid = start(engine, demo_org, [S("First step"), delay], now=finished, timezone=zone)
     t1 = tasks_of(engine, iid)[0]
@@ -231,8 +264,11 @@ def test_concurrent_completions_activate_the_next_step_once(
 ) -> None:
     iid = start(engine, demo_org, MIXED)
     t1 = tasks_of(engine, iid)[0]
-    results = _in_threads(database_url, 8, lambda conn: progression.complete_tasks(
-        conn, demo_org, [t1["id"]], now=T0)[0])
+    results = _in_threads(
+        database_url,
+        8,
+        lambda conn: progression.complete_tasks(conn, demo_org, [t1["id"]], now=T0)[0],
+    )
     assert sorted(r.result for r in results) == ["already_completed"] * 7 + ["completed"]
     assert sum(len(r.moves) for r in results) == 1
     assert [t["status"] for t in tasks_of(engine, iid)] == ["completed", "active", "pending"]
@@ -243,10 +279,13 @@ def test_concurrent_advance_runs_move_each_instance_once(
 ) -> None:
     ids = [start(engine, demo_org, MIXED, restaurant=r) for r in (LUIGI, SAKURA)]
     with engine.begin() as conn:
-        conn.execute(text("UPDATE tasks SET status = 'completed', completed_at = :t"
-                          " WHERE status = 'active'"), {"t": T0})
-    reports = _in_threads(database_url, 8, lambda conn: progression.advance(
-        conn, demo_org, now=T0))
+        conn.execute(
+            text(
+                "UPDATE tasks SET status = 'completed', completed_at = :t WHERE status = 'active'"
+            ),
+            {"t": T0},
+        )
+    reports = _in_threads(database_url, 8, lambda conn: progression.advance(conn, demo_org, now=T0))
     assert sum(len(r.moves) for r in reports) == 2
     for iid in ids:
         assert [t["status"] for t in tasks_of(engine, iid)] == ["completed", "active", "pending"]
@@ -258,9 +297,15 @@ def test_deleting_an_instance_keeps_its_tasks_unlinked(engine: Engine, demo_org:
     ids = [t["id"] for t in tasks_of(engine, iid)]
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM sequence_instances WHERE id = :i"), {"i": iid})
-    assert count(engine, "SELECT count(*) FROM tasks WHERE id = ANY(CAST(:ids AS uuid[]))"
-                 " AND sequence_instance_id IS NULL AND sequence_step_order IS NULL",
-                 ids=ids) == 3
+    assert (
+        count(
+            engine,
+            "SELECT count(*) FROM tasks WHERE id = ANY(CAST(:ids AS uuid[]))"
+            " AND sequence_instance_id IS NULL AND sequence_step_order IS NULL",
+            ids=ids,
+        )
+        == 3
+    )
 
 
 def _in_threads(database_url: str, n: int, work: Callable[[Any], Any]) -> list[Any]:

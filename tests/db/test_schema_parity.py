@@ -33,9 +33,11 @@ from seqctl.sync import make_plan, sync
 INT_MAX = 2**31 - 1
 SCHEMA = load_schema()
 TASK_REFS = [t[0] for t in TASK_TEMPLATES] + [
-    demo_id("task_template", t[0]) for t in TASK_TEMPLATES]
+    demo_id("task_template", t[0]) for t in TASK_TEMPLATES
+]
 MESSAGE_REFS = [m[0] for m in MESSAGE_TEMPLATES] + [
-    demo_id("message_template", m[0]) for m in MESSAGE_TEMPLATES]
+    demo_id("message_template", m[0]) for m in MESSAGE_TEMPLATES
+]
 
 # what a UTF-8 YAML file can hold and the schema allows: no NUL, no lone surrogates
 CHARACTERS = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
@@ -46,10 +48,14 @@ def text(min_size: int = 0, max_size: int | None = None) -> st.SearchStrategy[st
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
     | text(max_size=20),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(text(max_size=8), children,
-                                                                      max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
 METADATA = st.dictionaries(text(max_size=10), JSON_VALUES, max_size=4)
@@ -65,18 +71,24 @@ STEP = st.builds(
     lambda required, extra: {**required, **extra},
     st.fixed_dictionaries({"name": NAME, "type": st.sampled_from(STEP_TYPES)}),
     optional(
-        priority=st.sampled_from(PRIORITIES), description=text(max_size=500),
-        delay_value=st.integers(0, INT_MAX), delay_unit=st.sampled_from(DELAY_UNITS),
-        task_template=st.sampled_from(TASK_REFS), message_template=st.sampled_from(MESSAGE_REFS),
-        custom_message=text(max_size=200), metadata=METADATA,
+        priority=st.sampled_from(PRIORITIES),
+        description=text(max_size=500),
+        delay_value=st.integers(0, INT_MAX),
+        delay_unit=st.sampled_from(DELAY_UNITS),
+        task_template=st.sampled_from(TASK_REFS),
+        message_template=st.sampled_from(MESSAGE_REFS),
+        custom_message=text(max_size=200),
+        metadata=METADATA,
     ),
 )
 DOCUMENT = st.builds(
     lambda required, extra: {**required, **extra},
     st.fixed_dictionaries({"name": NAME, "steps": st.lists(STEP, min_size=1, max_size=12)}),
     optional(
-        key=st.from_regex(r"\A[a-z0-9][a-z0-9_-]{0,62}\Z"), description=text(max_size=1000),
-        tags=st.lists(text(1, 20), unique=True, max_size=4), is_active=st.booleans(),
+        key=st.from_regex(r"\A[a-z0-9][a-z0-9_-]{0,62}\Z"),
+        description=text(max_size=1000),
+        tags=st.lists(text(1, 20), unique=True, max_size=4),
+        is_active=st.booleans(),
         metadata=METADATA.filter(lambda m: "seqctl" not in m),
     ),
 )
@@ -85,17 +97,29 @@ DOCUMENT = st.builds(
 def to_spec(document: dict[str, Any]) -> TemplateSpec:
     """The TemplateSpec of a schema-valid document, defaults applied (as validate builds it)."""
     steps = tuple(
-        StepSpec(step_order=i + 1, name=s["name"], type=s["type"],
-                 priority=s.get("priority", "medium"), description=s.get("description"),
-                 delay_value=s.get("delay_value", 0), delay_unit=s.get("delay_unit", "days"),
-                 task_template=s.get("task_template"), message_template=s.get("message_template"),
-                 custom_message=s.get("custom_message"), metadata=s.get("metadata", {}))
+        StepSpec(
+            step_order=i + 1,
+            name=s["name"],
+            type=s["type"],
+            priority=s.get("priority", "medium"),
+            description=s.get("description"),
+            delay_value=s.get("delay_value", 0),
+            delay_unit=s.get("delay_unit", "days"),
+            task_template=s.get("task_template"),
+            message_template=s.get("message_template"),
+            custom_message=s.get("custom_message"),
+            metadata=s.get("metadata", {}),
+        )
         for i, s in enumerate(document["steps"])
     )
     return TemplateSpec(
-        key=document.get("key", "generated"), name=document["name"], steps=steps,
-        description=document.get("description"), tags=tuple(document.get("tags", ())),
-        is_active=document.get("is_active", True), metadata=document.get("metadata", {}),
+        key=document.get("key", "generated"),
+        name=document["name"],
+        steps=steps,
+        description=document.get("description"),
+        tags=tuple(document.get("tags", ())),
+        is_active=document.get("is_active", True),
+        metadata=document.get("metadata", {}),
         source="sequences/generated.yaml",
     )
 
@@ -107,8 +131,11 @@ def schema_accepts(document: dict[str, Any]) -> bool:
     return bool(reference)
 
 
-@settings(max_examples=50, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(document=DOCUMENT)
 def test_every_schema_valid_template_is_stored(
     engine: Engine, demo_org: str, document: dict[str, Any]
@@ -132,20 +159,34 @@ def test_every_schema_valid_template_is_stored(
 
 BASE_STEP = {"name": "Step", "type": "call"}
 TEMPLATE_CASES: list[tuple[str, Any, bool]] = [
-    ("name", "ab", False), ("name", "abc", True), ("name", "n" * 100, True),
-    ("name", "n" * 101, False), ("name", "😀" * 100, True), ("name", "😀" * 101, False),
-    ("description", "d" * 1000, True), ("description", "d" * 1001, False),
+    ("name", "ab", False),
+    ("name", "abc", True),
+    ("name", "n" * 100, True),
+    ("name", "n" * 101, False),
+    ("name", "😀" * 100, True),
+    ("name", "😀" * 101, False),
+    ("description", "d" * 1000, True),
+    ("description", "d" * 1001, False),
 ]
 STEP_CASES: list[tuple[str, Any, bool]] = [
-    ("name", "ab", False), ("name", "abc", True), ("name", "n" * 100, True),
-    ("name", "n" * 101, False), ("name", "é" * 101, False),
-    ("description", "d" * 500, True), ("description", "d" * 501, False),
-    ("delay_value", -1, False), ("delay_value", 0, True), ("delay_value", INT_MAX, True),
+    ("name", "ab", False),
+    ("name", "abc", True),
+    ("name", "n" * 100, True),
+    ("name", "n" * 101, False),
+    ("name", "é" * 101, False),
+    ("description", "d" * 500, True),
+    ("description", "d" * 501, False),
+    ("delay_value", -1, False),
+    ("delay_value", 0, True),
+    ("delay_value", INT_MAX, True),
     ("delay_value", INT_MAX + 1, False),
-    *[("type", value, True) for value in STEP_TYPES], ("type", "fax", False),
+    *[("type", value, True) for value in STEP_TYPES],
+    ("type", "fax", False),
     ("type", "Call", False),
-    *[("priority", value, True) for value in PRIORITIES], ("priority", "urgent", False),
-    *[("delay_unit", value, True) for value in DELAY_UNITS], ("delay_unit", "weeks", False),
+    *[("priority", value, True) for value in PRIORITIES],
+    ("priority", "urgent", False),
+    *[("delay_unit", value, True) for value in DELAY_UNITS],
+    ("delay_unit", "weeks", False),
 ]
 
 
@@ -160,28 +201,44 @@ def rolled_back(url: str) -> Iterator[psycopg.Connection[Any]]:
 
 def database_accepts(url: str, org: str, template: dict[str, Any], step: dict[str, Any]) -> bool:
     """A direct INSERT of the template and its step, bypassing all validation."""
-    values = {"priority": "medium", "description": None, "delay_value": 0, "delay_unit": "days",
-              **step}
+    values = {
+        "priority": "medium",
+        "description": None,
+        "delay_value": 0,
+        "delay_unit": "days",
+        **step,
+    }
     with rolled_back(url) as conn:
         try:
             template_id = conn.execute(
                 "INSERT INTO sequence_templates (organisation_id, name, description) "
                 "VALUES (%s, %s, %s) RETURNING id",
-                (org, template["name"], template.get("description"))).fetchone()[0]  # type: ignore[index]
+                (org, template["name"], template.get("description")),
+            ).fetchone()[0]  # type: ignore[index]
             conn.execute(
                 "INSERT INTO sequence_steps (sequence_template_id, step_order, name, type, "
                 "priority, description, delay_value, delay_unit) "
                 "VALUES (%s, 1, %s, %s, %s, %s, %s, %s)",
-                (template_id, values["name"], values["type"], values["priority"],
-                 values["description"], values["delay_value"], values["delay_unit"]))
+                (
+                    template_id,
+                    values["name"],
+                    values["type"],
+                    values["priority"],
+                    values["description"],
+                    values["delay_value"],
+                    values["delay_unit"],
+                ),
+            )
         except (psycopg.errors.CheckViolation, psycopg.errors.NumericValueOutOfRange):
             return False
     return True
 
 
-@pytest.mark.parametrize(("field", "value", "valid"), TEMPLATE_CASES,
-                         ids=[f"{f}-{len(v) if isinstance(v, str) else v}-{ok}"
-                              for f, v, ok in TEMPLATE_CASES])
+@pytest.mark.parametrize(
+    ("field", "value", "valid"),
+    TEMPLATE_CASES,
+    ids=[f"{f}-{len(v) if isinstance(v, str) else v}-{ok}" for f, v, ok in TEMPLATE_CASES],
+)
 def test_template_boundaries(
     database_url: str, demo_org: str, field: str, value: Any, valid: bool
 ) -> None:
@@ -190,9 +247,11 @@ def test_template_boundaries(
     assert database_accepts(database_url, demo_org, document, BASE_STEP) is valid
 
 
-@pytest.mark.parametrize(("field", "value", "valid"), STEP_CASES,
-                         ids=[f"{f}-{len(v) if isinstance(v, str) else v}-{ok}"
-                              for f, v, ok in STEP_CASES])
+@pytest.mark.parametrize(
+    ("field", "value", "valid"),
+    STEP_CASES,
+    ids=[f"{f}-{len(v) if isinstance(v, str) else v}-{ok}" for f, v, ok in STEP_CASES],
+)
 def test_step_boundaries(
     database_url: str, demo_org: str, field: str, value: Any, valid: bool
 ) -> None:

@@ -26,9 +26,12 @@ from .sequences_helpers import (
     tasks_of,
 )
 
-STEPS = [S("Intro call", 0, custom_message="Hi {first_name}, {nope}"),
-         S("Send menu", 2, "hours", custom_message="Menu for {restaurant_name}"),
-         S("Check in", 3), S("Wrap up", 1)]
+STEPS = [
+    S("Intro call", 0, custom_message="Hi {first_name}, {nope}"),
+    S("Send menu", 2, "hours", custom_message="Menu for {restaurant_name}"),
+    S("Check in", 3),
+    S("Wrap up", 1),
+]
 
 
 @pytest.fixture
@@ -38,8 +41,9 @@ def world(engine: Engine, demo_org: str) -> dict[str, str]:
     other = make_template(engine, demo_org, "Demo follow-up", [S("Demo call", 5)])
     org = demo_organisation(demo_org)
     with engine.begin() as conn:
-        main = apply_template(conn, org, tid, [LUIGI, SAKURA, FOGON, "The Copper Pot"], now=T0,
-                              assign_to=SAM)
+        main = apply_template(
+            conn, org, tid, [LUIGI, SAKURA, FOGON, "The Copper Pot"], now=T0, assign_to=SAM
+        )
         extra = apply_template(conn, org, other, ["Spice Route"], now=T0, assign_to=ALEX)
     ids = {o.restaurant_name or "": o.instance_id or "" for o in main.outcomes + extra.outcomes}
     luigi = ids["Luigi's Trattoria"]
@@ -51,8 +55,9 @@ def world(engine: Engine, demo_org: str) -> dict[str, str]:
     return ids
 
 
-def test_list_with_progress_and_summary(engine: Engine, demo_org: str,
-                                        world: dict[str, str]) -> None:
+def test_list_with_progress_and_summary(
+    engine: Engine, demo_org: str, world: dict[str, str]
+) -> None:
     with engine.begin() as conn:
         report = list_instances(conn, demo_org, now=T0 + timedelta(hours=3))
     rows = {r.restaurant: r for r in report.rows}
@@ -70,7 +75,9 @@ def test_list_with_progress_and_summary(engine: Engine, demo_org: str,
     assert (copper.percentage, copper.completed_steps, copper.skipped_steps) == (100, 1, 0)
     # sorted by next due date, instances without one last
     assert [r.restaurant for r in report.rows][:3] == [
-        "Sakura Sushi Bar", "Luigi's Trattoria", "Spice Route"
+        "Sakura Sushi Bar",
+        "Luigi's Trattoria",
+        "Spice Route",
     ]
     assert report.rows[0].next_due == T0  # paused: its active task's due date (frozen)
     assert report.summary == {"active": 2, "paused": 1, "completed": 1, "cancelled": 1}
@@ -80,8 +87,9 @@ def test_list_with_progress_and_summary(engine: Engine, demo_org: str,
 def test_filters(engine: Engine, demo_org: str, world: dict[str, str]) -> None:
     def names(**filters: Any) -> list[str]:
         with engine.begin() as conn:
-            return sorted(r.restaurant for r in list_instances(conn, demo_org, now=T0,
-                                                                **filters).rows)
+            return sorted(
+                r.restaurant for r in list_instances(conn, demo_org, now=T0, **filters).rows
+            )
 
     assert names(restaurant="Luigi's Trattoria") == ["Luigi's Trattoria"]
     assert names(restaurant=SAKURA) == ["Sakura Sushi Bar"]
@@ -96,13 +104,16 @@ def test_filters(engine: Engine, demo_org: str, world: dict[str, str]) -> None:
         names(restaurant="Nowhere")
 
 
-def test_detail_timeline_and_active_message(engine: Engine, demo_org: str,
-                                            world: dict[str, str]) -> None:
+def test_detail_timeline_and_active_message(
+    engine: Engine, demo_org: str, world: dict[str, str]
+) -> None:
     with engine.begin() as conn:
         detail = instance_detail(conn, demo_org, world["Luigi's Trattoria"], now=T0)
     assert [(s.order, s.name, s.type, s.status) for s in detail.steps] == [
-        (1, "Intro call", "call", "completed"), (2, "Send menu", "call", "active"),
-        (3, "Check in", "call", "pending"), (4, "Wrap up", "call", "pending"),
+        (1, "Intro call", "call", "completed"),
+        (2, "Send menu", "call", "active"),
+        (3, "Check in", "call", "pending"),
+        (4, "Wrap up", "call", "pending"),
     ]
     assert detail.steps[0].completed_at == T0
     assert detail.active_task is not None
@@ -114,22 +125,34 @@ def test_detail_timeline_and_active_message(engine: Engine, demo_org: str,
 def test_queries_use_the_design_documents_indexes(engine: Engine, demo_org: str) -> None:
     tid = make_template(engine, demo_org, "Bulk", [S("Step one")])
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO restaurants (organisation_id, name) SELECT :org, 'R' || g"
-            " FROM generate_series(1, 2000) g"), {"org": demo_org})
-        conn.execute(text(
-            "INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id,"
-            " name, status, total_steps, completed_at) SELECT :t, r.id, :org, 'x',"
-            " CASE WHEN k = 1 THEN 'active' ELSE 'completed' END, 3,"
-            " CASE WHEN k = 1 THEN NULL ELSE now() END"
-            " FROM restaurants r, generate_series(1, 2) k WHERE r.name LIKE 'R%'"),
-            {"t": tid, "org": demo_org})
-        conn.execute(text(
-            "INSERT INTO tasks (organisation_id, restaurant_id, name, type, status, due_date,"
-            " sequence_instance_id, sequence_step_order) SELECT :org, si.restaurant_id, 'task',"
-            " 'call', CASE WHEN si.status = 'active' AND s = 1 THEN 'active' ELSE 'completed' END,"
-            " now(), si.id, s FROM sequence_instances si, generate_series(1, 3) s"),
-            {"org": demo_org})
+        conn.execute(
+            text(
+                "INSERT INTO restaurants (organisation_id, name) SELECT :org, 'R' || g"
+                " FROM generate_series(1, 2000) g"
+            ),
+            {"org": demo_org},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO sequence_instances (sequence_template_id, restaurant_id,"
+                " organisation_id,"
+                " name, status, total_steps, completed_at) SELECT :t, r.id, :org, 'x',"
+                " CASE WHEN k = 1 THEN 'active' ELSE 'completed' END, 3,"
+                " CASE WHEN k = 1 THEN NULL ELSE now() END"
+                " FROM restaurants r, generate_series(1, 2) k WHERE r.name LIKE 'R%'"
+            ),
+            {"t": tid, "org": demo_org},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO tasks (organisation_id, restaurant_id, name, type, status, due_date,"
+                " sequence_instance_id, sequence_step_order) SELECT :org, si.restaurant_id, 'task',"
+                " 'call', CASE WHEN si.status = 'active' AND s = 1 THEN 'active' ELSE 'completed'"
+                " END,"
+                " now(), si.id, s FROM sequence_instances si, generate_series(1, 3) s"
+            ),
+            {"org": demo_org},
+        )
         conn.execute(text("ANALYZE"))
     captured: list[tuple[str, Any]] = []
 

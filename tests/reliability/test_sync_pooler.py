@@ -17,8 +17,7 @@ from ..conftest import Result
 Cli = Callable[..., Result]
 
 
-def test_sync_through_the_pooler(cli: Cli, pooled_url: str, engine: Engine,
-                                 demo_org: str) -> None:
+def test_sync_through_the_pooler(cli: Cli, pooled_url: str, engine: Engine, demo_org: str) -> None:
     write_template("a", steps=[step("One"), step("Two"), step("Three")])
     for _ in range(2):
         result = cli("--database-url", pooled_url, "sync")
@@ -32,8 +31,9 @@ def test_sync_through_the_pooler(cli: Cli, pooled_url: str, engine: Engine,
     assert [s["name"] for s in templates(engine)["a"]["steps"]] == ["Three", "One", "Two"]
 
 
-def test_lock_holds_through_the_pooler(cli: Cli, pooled_url: str, database_url: str,
-                                       demo_org: str) -> None:
+def test_lock_holds_through_the_pooler(
+    cli: Cli, pooled_url: str, database_url: str, demo_org: str
+) -> None:
     write_template("a")
     holder: psycopg.Connection[Any]
     with psycopg.connect(database_url) as holder:

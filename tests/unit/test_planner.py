@@ -19,14 +19,17 @@ from seqctl.state import STEP_FIELDS, ActualState, ActualStep, ActualTemplate, R
 
 ORG = Organisation("00000000-0000-4000-8000-000000000001", "Acme")
 NOW = 1_735_689_600_000_000  # updated_at, µs since the epoch
-TASKS = (Reference("00000000-0000-4000-8000-0000000000a1", "Intro call script"),
-         Reference("00000000-0000-4000-8000-0000000000a2", "Twin"),
-         Reference("00000000-0000-4000-8000-0000000000a3", "Twin"))
+TASKS = (
+    Reference("00000000-0000-4000-8000-0000000000a1", "Intro call script"),
+    Reference("00000000-0000-4000-8000-0000000000a2", "Twin"),
+    Reference("00000000-0000-4000-8000-0000000000a3", "Twin"),
+)
 MESSAGES = (Reference("00000000-0000-4000-8000-0000000000b1", "Welcome email"),)
 
 
-def spec(key: str = "onboarding", name: str = "Onboarding", steps: list[Any] | None = None,
-         **kwargs: Any) -> TemplateSpec:
+def spec(
+    key: str = "onboarding", name: str = "Onboarding", steps: list[Any] | None = None, **kwargs: Any
+) -> TemplateSpec:
     """A template; steps as names, (name, delay) pairs or StepSpec keyword dicts."""
     made = []
     for index, step in enumerate(steps or ["Intro call", "Send menu", "Demo call"]):
@@ -40,8 +43,9 @@ def spec(key: str = "onboarding", name: str = "Onboarding", steps: list[Any] | N
     for index in range(len(made)):
         locations[f"$.steps[{index}]"] = Location(file, 10 + 5 * index, 5)
         locations[f"$.steps[{index}].task_template"] = Location(file, 12 + 5 * index, 20)
-    return TemplateSpec(key=key, name=name, steps=tuple(made), source=file,
-                        locations=locations, **kwargs)
+    return TemplateSpec(
+        key=key, name=name, steps=tuple(made), source=file, locations=locations, **kwargs
+    )
 
 
 def state(*templates: ActualTemplate) -> ActualState:
@@ -55,17 +59,27 @@ def synced(*specs: TemplateSpec, instances: dict[str, int] | None = None) -> lis
     for change in plan.changes:
         assert change.row is not None
         steps = tuple(
-            ActualStep(str(uuid.uuid4()), s.step_order,
-                       {f: (s.row or {})[f] for f in STEP_FIELDS}, NOW)
-            for s in change.steps)
-        rows.append(ActualTemplate(str(uuid.uuid4()), json.loads(json.dumps(change.row)), steps,
-                                   NOW, instances or {}))
+            ActualStep(
+                str(uuid.uuid4()), s.step_order, {f: (s.row or {})[f] for f in STEP_FIELDS}, NOW
+            )
+            for s in change.steps
+        )
+        rows.append(
+            ActualTemplate(
+                str(uuid.uuid4()), json.loads(json.dumps(change.row)), steps, NOW, instances or {}
+            )
+        )
     return rows
 
 
 def unmanaged(name: str) -> ActualTemplate:
-    row: dict[str, Any] = {"name": name, "description": None, "tags": [], "is_active": True,
-                           "metadata": {}}
+    row: dict[str, Any] = {
+        "name": name,
+        "description": None,
+        "tags": [],
+        "is_active": True,
+        "metadata": {},
+    }
     return ActualTemplate(str(uuid.uuid4()), row, (), NOW)
 
 
@@ -74,8 +88,10 @@ def edit(template: ActualTemplate, **fields: Any) -> ActualTemplate:
 
 
 def edit_step(template: ActualTemplate, order: int, **fields: Any) -> ActualTemplate:
-    steps = tuple(dataclasses.replace(s, row={**s.row, **fields}) if s.step_order == order else s
-                  for s in template.steps)
+    steps = tuple(
+        dataclasses.replace(s, row={**s.row, **fields}) if s.step_order == order else s
+        for s in template.steps
+    )
     return dataclasses.replace(template, steps=steps)
 
 
@@ -92,16 +108,19 @@ def test_first_plan_creates_with_bookkeeping() -> None:
 
 
 def test_synced_state_has_no_changes() -> None:
-    templates = [spec(), spec("other", "Other", [{"name": "Check in", "task_template":
-                                                 "Intro call script"}])]
+    templates = [
+        spec(),
+        spec("other", "Other", [{"name": "Check in", "task_template": "Intro call script"}]),
+    ]
     plan = build_plan(templates, state(*synced(*templates)))
     assert not plan.has_changes and plan.unchanged == 2
 
 
 def test_rename_and_step_field() -> None:
     [row] = synced(spec())
-    plan = build_plan([spec(name="Renamed", steps=["Intro call", ("Send menu", 3), "Demo call"])],
-                      state(row))
+    plan = build_plan(
+        [spec(name="Renamed", steps=["Intro call", ("Send menu", 3), "Demo call"])], state(row)
+    )
     [change] = plan.changes
     assert change.kind == "update" and not change.drift
     assert [(f.field, f.old, f.new) for f in change.fields] == [("name", "Onboarding", "Renamed")]
@@ -170,8 +189,9 @@ def test_impact_counts_running_instances() -> None:
     [row] = synced(spec(), instances={"active": 2, "paused": 1, "completed": 4})
     change = build_plan([spec(name="Renamed")], state(row)).changes[0]
     assert (change.impact.active, change.impact.paused) == (2, 1)
-    assert "unaffected" in RENDERERS["text"](build_plan([spec(name="Renamed")], state(row)),
-                                             False, False)
+    assert "unaffected" in RENDERERS["text"](
+        build_plan([spec(name="Renamed")], state(row)), False, False
+    )
 
 
 def test_unmanaged_name_collision_needs_adopt() -> None:
@@ -192,9 +212,11 @@ def test_unmanaged_templates_are_left_alone() -> None:
 
 @pytest.mark.parametrize(
     ("ref", "message"),
-    [("Intro cal script", "unknown task template 'Intro cal script'"),
-     ("Twin", "2 task templates are named 'Twin'"),
-     ("00000000-0000-4000-8000-0000000000ff", "no task template with id")],
+    [
+        ("Intro cal script", "unknown task template 'Intro cal script'"),
+        ("Twin", "2 task templates are named 'Twin'"),
+        ("00000000-0000-4000-8000-0000000000ff", "no task template with id"),
+    ],
 )
 def test_unresolvable_references_point_at_the_file(ref: str, message: str) -> None:
     bad = spec(steps=["Intro call", {"name": "Menu", "task_template": ref}])
@@ -204,10 +226,24 @@ def test_unresolvable_references_point_at_the_file(ref: str, message: str) -> No
 
 
 def test_references_by_name_or_uuid() -> None:
-    by_name = spec(steps=[{"name": "Call", "task_template": "Intro call script",
-                           "message_template": "Welcome email"}])
-    by_id = spec(steps=[{"name": "Call", "task_template": TASKS[0].id.upper(),
-                         "message_template": MESSAGES[0].id}])
+    by_name = spec(
+        steps=[
+            {
+                "name": "Call",
+                "task_template": "Intro call script",
+                "message_template": "Welcome email",
+            }
+        ]
+    )
+    by_id = spec(
+        steps=[
+            {
+                "name": "Call",
+                "task_template": TASKS[0].id.upper(),
+                "message_template": MESSAGES[0].id,
+            }
+        ]
+    )
     rows = [build_plan([s], state()).changes[0].steps[0].row for s in (by_name, by_id)]
     assert rows[0] == rows[1]
     assert rows[0]["task_template_id"] == TASKS[0].id  # type: ignore[index]
@@ -226,8 +262,13 @@ def test_metadata_postgres_cannot_store() -> None:
 
 def test_plan_round_trips_through_json() -> None:
     [row] = synced(spec(), instances={"active": 1})
-    plan = build_plan([spec(name="Renamed", steps=["Demo call", "Intro call", ("New", 2)]),
-                       spec("new", "New one")], state(row))
+    plan = build_plan(
+        [
+            spec(name="Renamed", steps=["Demo call", "Intro call", ("New", 2)]),
+            spec("new", "New one"),
+        ],
+        state(row),
+    )
     document = json.loads(json.dumps(plan_to_document(plan)))
     again = plan_from_document(document)
     assert again == dataclasses.replace(plan, blocked=())
@@ -238,7 +279,8 @@ def test_markdown_summary_first_line_and_formats() -> None:
     plan = build_plan([spec(name="A | <b>"), spec("new", "New")], state(row))
     markdown = RENDERERS["markdown"](plan, False, False)
     assert markdown.splitlines()[0] == (
-        "Plan: 1 to create, 1 to update, 0 to deactivate, 0 to delete")
+        "Plan: 1 to create, 1 to update, 0 to deactivate, 0 to delete"
+    )
     assert markdown.count("<details>") == 2 and "&lt;b&gt;" in markdown and "A &#124;" in markdown
     assert "\x1b[" not in RENDERERS["text"](plan, False, False)
     assert "\x1b[" in RENDERERS["text"](plan, False, True)
@@ -258,8 +300,9 @@ def test_format_choices_are_the_renderers() -> None:
 
 def test_renamed_step_is_updated_in_place_unrelated_one_replaced() -> None:
     [row] = synced(spec())
-    plan = build_plan([spec(steps=["Brand new", "Intro call", "Send menu", "Demo calls"])],
-                      state(row))
+    plan = build_plan(
+        [spec(steps=["Brand new", "Intro call", "Send menu", "Demo calls"])], state(row)
+    )
     steps = {s.name: s for s in plan.changes[0].steps}
     renamed = steps["Demo calls"]
     assert (renamed.kind, renamed.step_id, renamed.old_step_order) == ("update", row.steps[2].id, 3)

@@ -11,9 +11,15 @@ from seqctl.rendering import compile_message, render, variable_values
 from seqctl.variables import KNOWN_VARIABLES
 
 LUIGI = {
-    "name": "Luigi's Trattoria", "email": "hello@luigis.example", "phone": None,
-    "address": "12 Columbus Ave", "city": "San Francisco", "website": "",
-    "cuisine": "Italian", "contact_name": "  Luigi   Rossi ", "contact_email": None,
+    "name": "Luigi's Trattoria",
+    "email": "hello@luigis.example",
+    "phone": None,
+    "address": "12 Columbus Ave",
+    "city": "San Francisco",
+    "website": "",
+    "cuisine": "Italian",
+    "contact_name": "  Luigi   Rossi ",
+    "contact_email": None,
     "contact_phone": "+1 415 555 0102",
 }
 VALUES = variable_values(LUIGI, organisation_name="Demo Group", today=date(2026, 1, 31))
@@ -39,7 +45,10 @@ def test_render() -> None:
     )
     assert compile_message(text).empty_variables(VALUES) == ["restaurant_phone"]
     assert compile_message(text).variables == (
-        "first_name", "restaurant_name", "city", "restaurant_phone"
+        "first_name",
+        "restaurant_name",
+        "city",
+        "restaurant_phone",
     )
 
 
@@ -49,8 +58,9 @@ def test_single_pass_never_expands_a_value() -> None:
 
 
 def test_no_contact_gives_empty_first_name() -> None:
-    values = variable_values({"name": "X", "contact_name": "   "}, organisation_name=None,
-                             today=date(2026, 1, 1))
+    values = variable_values(
+        {"name": "X", "contact_name": "   "}, organisation_name=None, today=date(2026, 1, 1)
+    )
     assert values["first_name"] is None and values["organisation_name"] is None
     assert render("Hi {first_name}{organisation_name}.", values) == "Hi ."
 
@@ -64,7 +74,5 @@ def test_text_without_braces_is_unchanged(text: str) -> None:
 @given(st.lists(st.sampled_from([*KNOWN_VARIABLES, "x", " ", "{", "}", "{nope}"]), max_size=20))
 def test_render_matches_a_naive_replacement(pieces: list[str]) -> None:
     text = "".join("{" + p + "}" if p in KNOWN_VARIABLES else p for p in pieces)
-    expected = "".join(
-        (VALUES[p] or "") if p in KNOWN_VARIABLES else p for p in pieces
-    )
+    expected = "".join((VALUES[p] or "") if p in KNOWN_VARIABLES else p for p in pieces)
     assert render(text, VALUES) == expected
