@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import difflib
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, text
 
 from . import tables
 from .errors import NotFound, UsageError
+from .model import Organisation
 
-
-@dataclass(frozen=True)
-class Organisation:
-    id: str
-    name: str
+__all__ = ["Organisation", "resolve_organisation", "resolve_user", "user_organisation"]
 
 
 def is_uuid(value: str) -> bool:

@@ -17,6 +17,12 @@ PRIORITIES = ("low", "medium", "high")
 DELAY_UNITS = ("minutes", "hours", "days")
 
 
+@dataclass(frozen=True)
+class Organisation:
+    id: str
+    name: str
+
+
 @dataclass(frozen=True, order=True)
 class Location:
     """A place in a source file; line and column are 1-based."""

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .lookup import Organisation
-from .model import Location
+from .model import Location, Organisation
 
 FORMAT_VERSION = "1"
 

@@ -12,8 +12,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import click
-
 from .plan import FieldChange, Plan, StepChange, TemplateChange, plan_to_document
 
 Renderer = Callable[[Plan, bool, bool], str]  # (plan, applied, colour) -> text
@@ -36,6 +34,7 @@ COLOURS = {
     "deactivate": "red",
     "delete": "red",
 }
+ANSI = {"green": "32", "yellow": "33", "cyan": "36", "red": "31"}
 IMPACT_NOTE = "unaffected: running instances keep their snapshot of the template"
 MAX_VALUE = 80
 
@@ -63,7 +62,11 @@ def where(change: TemplateChange) -> str:
 
 def render_text(plan: Plan, applied: bool = False, colour: bool = False) -> str:
     def paint(text: str, kind: str, bold: bool = False) -> str:
-        return click.style(text, fg=COLOURS.get(kind), bold=bold) if colour else text
+        if not colour:
+            return text
+        codes = [ANSI[COLOURS[kind]]] if kind in COLOURS else []
+        codes += ["1"] if bold else []
+        return f"\x1b[{';'.join(codes)}m{text}\x1b[0m" if codes else text
 
     lines = [f"Organisation: {plan.organisation.name} ({plan.organisation.id})", ""]
     for change in plan.changes:
