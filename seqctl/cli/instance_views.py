@@ -63,7 +63,8 @@ def apply_lines(report: ApplyReport, zone: ZoneInfo) -> list[str]:
     tail = " Dry run: nothing was written." if report.dry_run else ""
     lines.append(
         f"{report.template.name} ({report.total_steps} steps): {counts} "
-        f"(of {len(report.outcomes)} restaurants).{tail}"
+        f"(of {len(report.outcomes)} restaurant{'' if len(report.outcomes) == 1 else 's'})."
+        f"{tail}"
     )
     return lines
 
