@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import Engine
+
 from ..conftest import Result
+from ..db.sequences_helpers import S, make_template
 
 Cli = Callable[..., Result]
 
@@ -22,3 +25,38 @@ def test_migrations_and_demo_through_the_pooler(cli: Cli, pooled_url: str) -> No
     for _ in range(3):  # repeated runs: no 'prepared statement already exists'
         result = cli("--database-url", pooled_url, "demo")
         assert result.exit_code == 0, result.stderr
+
+
+def test_apply_and_progression_through_the_pooler(
+    cli: Cli, pooled_url: str, engine: Engine, demo_org: str
+) -> None:
+    import json
+
+    make_template(engine, demo_org, "Pooled Flow", [S("Call them"), S("Email them", 0, "minutes")])
+    base = ("--database-url", pooled_url)
+    for _ in range(2):  # the second run finds them already active
+        started = cli(
+            *base,
+            "apply",
+            "-t",
+            "Pooled Flow",
+            "-r",
+            "Luigi's Trattoria",
+            "-r",
+            "Spice Route",
+            "--format",
+            "json",
+        )
+        assert started.exit_code == 0, started.stderr
+    results = [r["result"] for r in json.loads(started.stdout)["results"]]
+    assert results == ["already_active", "already_active"]
+    status = json.loads(cli(*base, "status", "--format", "json").stdout)
+    instance = status["instances"][0]["id"]
+    detail = json.loads(cli(*base, "status", instance, "--format", "json").stdout)
+    active = next(s for s in detail["steps"] if s["status"] == "active")
+    assert cli(*base, "task", "complete", active["task_id"]).exit_code == 0
+    assert cli(*base, "pause", instance).exit_code == 0
+    assert cli(*base, "resume", instance).exit_code == 0
+    assert cli(*base, "advance").exit_code == 0
+    after = json.loads(cli(*base, "status", instance, "--format", "json").stdout)
+    assert [s["status"] for s in after["steps"]] == ["completed", "active"]
