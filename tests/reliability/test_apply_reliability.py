@@ -82,6 +82,7 @@ def test_eight_concurrent_applies_start_each_instance_once(
 ) -> None:
     make_template(engine, demo_org, "Race Flow", [S("Call them"), S("Email them", 1)])
     listing = _restaurants(engine, demo_org, 100, tmp_path)
+    slow_down_inserts(database_url, "sequence_instances", 0.5)  # make the runs overlap
     command = [
         "--database-url",
         database_url,
