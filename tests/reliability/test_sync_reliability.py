@@ -57,6 +57,7 @@ def test_four_versions_racing_end_in_exactly_one(
 ) -> None:
     labels = ["red", "green", "blue", "gold"]
     folders = [_version(tmp_path / label, label) for label in labels]
+    slow_down_inserts(database_url, "sequence_templates", 0.5)  # make the runs overlap
     results = run_all([["--database-url", database_url, "sync", str(folder)] for folder in folders])
     assert [code for code, _, _ in results] == [0] * 4, [err for _, _, err in results]
     final = templates(engine)
