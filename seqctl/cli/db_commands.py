@@ -111,7 +111,7 @@ def demo(
 
     Idempotent: running it again changes nothing. Then try:
 
-      seqctl sync sequences/ && seqctl apply --template restaurant-onboarding --restaurant all
+      seqctl sync sequences/ && seqctl apply -t restaurant-onboarding -r "Luigi's Trattoria"
     """
     from ..demo import load_demo
 
