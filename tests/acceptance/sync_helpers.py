@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import yaml
 from sqlalchemy import Engine, text
 
 from seqctl.demo import demo_id
+
+from ..conftest import Result
 
 SEQUENCES = Path("sequences")  # the tests run in tmp_path (conftest's _isolated)
 DEFAULT_STEPS: list[dict[str, Any]] = [
@@ -192,3 +195,11 @@ def insert_unmanaged(
                 },
             )
     return template_id
+
+
+Run = Callable[..., Result]
+
+
+def ok(result: Result, code: int = 0) -> Result:
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    return result

@@ -4,7 +4,6 @@ export -> validate -> sync --adopt -> plan shows no changes."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,23 +13,13 @@ from sqlalchemy import Engine
 from seqctl.demo import demo_id
 from seqctl.export import SCHEMA_COMMENT, slugify
 
-from ..conftest import Result
-from .sync_helpers import insert_unmanaged, templates, write_template
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def run(cli: Callable[..., Result], database_url: str, demo_org: str) -> Run:
-    def go(*args: str) -> Result:
-        return cli("--database-url", database_url, *args)
-
-    return go
-
-
-def ok(result: Result, code: int = 0) -> Result:
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
+from .sync_helpers import (
+    Run,
+    insert_unmanaged,
+    ok,
+    templates,
+    write_template,
+)
 
 
 @pytest.fixture

@@ -3,43 +3,27 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine, text
 
 from seqctl.resources import schema_path
 
-from ..conftest import Result
 from .sync_helpers import (
     DEFAULT_STEPS,
     SEQUENCES,
+    Run,
     dump,
     insert_instance,
     insert_unmanaged,
+    ok,
     step,
     step_names,
     templates,
     write_template,
 )
 
-Run = Callable[..., Result]
 NO_CHANGES = "Plan: 0 to create, 0 to update, 0 to deactivate, 0 to delete"
-
-
-@pytest.fixture
-def run(cli: Callable[..., Result], database_url: str, demo_org: str) -> Run:
-    """seqctl against the test database (the demo organisation is the only one)."""
-
-    def go(*args: str) -> Result:
-        return cli("--database-url", database_url, *args)
-
-    return go
-
-
-def ok(result: Result, code: int = 0) -> Result:
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 def test_first_sync_creates_and_second_changes_nothing(run: Run, engine: Engine) -> None:

@@ -20,23 +20,15 @@ from seqctl.model import Location, StepSpec, TemplateSpec
 from seqctl.plan import Plan
 from seqctl.sync import SyncOptions, lock_key, sync
 
-from ..conftest import Result
-from .sync_helpers import SEQUENCES, dump, step, templates, write_template
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def run(cli: Callable[..., Result], database_url: str, demo_org: str) -> Run:
-    def go(*args: str) -> Result:
-        return cli("--database-url", database_url, *args)
-
-    return go
-
-
-def ok(result: Result, code: int = 0) -> Result:
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
+from .sync_helpers import (
+    SEQUENCES,
+    Run,
+    dump,
+    ok,
+    step,
+    templates,
+    write_template,
+)
 
 
 def specs(count: int, steps: int = 3, changed: int = 0, prefix: str = "t") -> list[TemplateSpec]:
