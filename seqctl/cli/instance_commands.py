@@ -364,13 +364,17 @@ def advance(
 
     Example:  */5 * * * *  seqctl advance --all-organisations
     """
+    from ..database import act_as_user
     from ..lookup import resolve_organisation
     from ..progression import advance as reconcile
     from . import instance_views as views
 
     settings = state(ctx).settings
     with open_db(ctx) as db, db.begin() as conn:
-        org_id = None if all_organisations else resolve_organisation(conn, settings.org).id
+        org_ref = settings.org
+        if settings.user:  # under row level security: only what that user may reach
+            _user_id, org_ref = act_as_user(conn, settings.user, settings.org)
+        org_id = None if all_organisations else resolve_organisation(conn, org_ref).id
         report = reconcile(conn, org_id, timezone=settings.timezone)
     _emit(
         format,

@@ -131,3 +131,51 @@ def test_rls_not_seqctl_is_what_refuses(
         act_as(conn, ALEX)
         assert list_instances(conn, ORG_B).total == 0
         assert conn.execute(text("SELECT count(*) FROM tasks")).scalar() == 0
+
+
+def test_advance_as_user_moves_only_that_users_organisation(
+    cli: Cli, database_url: str, engine: Engine, two_orgs: dict[str, str]
+) -> None:
+    for user, template, restaurant in (
+        ("alex@demo.example", "Alpha Flow", "Luigi's Trattoria"),
+        ("bee@rival.example", "Bravo Flow", "Rival Diner"),
+    ):
+        assert (
+            cli(
+                "--database-url",
+                database_url,
+                "--as-user",
+                user,
+                "apply",
+                "-t",
+                template,
+                "-r",
+                restaurant,
+            ).exit_code
+            == 0
+        )
+    with engine.begin() as conn:  # the web app completes both active tasks
+        conn.execute(
+            text(
+                "UPDATE tasks SET status = 'completed', completed_at = now() "
+                "WHERE status = 'active'"
+            )
+        )
+    result = cli(
+        "--database-url",
+        database_url,
+        "--as-user",
+        "alex@demo.example",
+        "advance",
+        "--all-organisations",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.stderr
+    with engine.connect() as conn:
+        steps = dict(
+            conn.execute(
+                text("SELECT organisation_id::text, current_step_order FROM sequence_instances")
+            ).all()
+        )
+    assert steps == {two_orgs["org_a"]: 2, ORG_B: 1}
