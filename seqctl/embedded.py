@@ -216,12 +216,24 @@ def _ensure_system_user(name: str) -> None:
 
     try:
         pwd.getpwnam(name)
+        return
     except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", name],
-            check=True,
-            capture_output=True,
-        )
+        pass
+    result = subprocess.run(
+        ["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", name],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    try:
+        pwd.getpwnam(name)  # made by us, or by a concurrent run
+    except KeyError:
+        raise EmbeddedServerError(
+            f"PostgreSQL refuses to run as root, and the system user {name!r} could not be "
+            f"created: {result.stderr.strip() or result.returncode}",
+            hint=f"create it (useradd --system {name}), run seqctl as another user, "
+            "or pass --database-url",
+        ) from None
 
 
 def _make_traversable(path: Path) -> None:
