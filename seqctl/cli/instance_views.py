@@ -77,7 +77,10 @@ def preview_lines(preview: InstancePreview, zone: ZoneInfo) -> list[str]:
         due = (
             f"due {when(task.due_date, zone)}"
             if task.due_date
-            else (f"{task.delay_value} {task.delay_unit} after step {task.step_order - 1}")
+            else (
+                f"{task.delay_value} {_unit(task.delay_value, task.delay_unit)}"
+                f" after step {task.step_order - 1}"
+            )
         )
         lines.append(
             f"  {task.step_order}. {task.name} [{task.type}, {task.priority}] {task.status}, {due}"
@@ -357,3 +360,8 @@ def advance_lines(report: AdvanceReport, zone: ZoneInfo) -> list[str]:
 
 def advance_json(report: AdvanceReport, zone: ZoneInfo) -> dict[str, Any]:
     return {"examined": report.examined, "moves": [move_json(m, zone) for m in report.moves]}
+
+
+def _unit(value: int, unit: str) -> str:
+    """``days`` → ``day`` for a delay of 1."""
+    return unit.removesuffix("s") if value == 1 else unit
