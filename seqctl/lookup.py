@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import uuid
 
 from sqlalchemy import Connection, select, text
@@ -10,6 +9,7 @@ from sqlalchemy import Connection, select, text
 from . import tables
 from .errors import NotFound, UsageError
 from .model import Organisation
+from .suggest import did_you_mean
 
 __all__ = ["Organisation", "resolve_organisation", "resolve_user", "user_organisation"]
 
@@ -53,13 +53,13 @@ def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
             f"{len(rows)} organisations are named {ref!r} ({ids})",
             hint="pass the organisation's UUID with --org",
         )
-    names = list(conn.execute(select(orgs.c.name)).scalars())
-    close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
     raise NotFound(
         f"no organisation named {ref!r}",
-        hint=("did you mean " + " or ".join(repr(n) for n in close) + "?")
-        if close
-        else "names must match exactly; pass the organisation's UUID or exact name with --org",
+        hint=did_you_mean(
+            ref,
+            conn.execute(select(orgs.c.name)).scalars(),
+            "names must match exactly; pass the organisation's UUID or exact name with --org",
+        ),
     )
 
 

@@ -3,7 +3,6 @@ organisation. An unknown or ambiguous one is a problem at the step's file:line:c
 
 from __future__ import annotations
 
-import difflib
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .model import Location
 from .state import Reference
+from .suggest import did_you_mean
 
 if TYPE_CHECKING:
     from .planner import Problems
@@ -48,13 +48,15 @@ class References:
         elif as_id is not None:
             problems.add(location, f"no {self.what} with id {as_id} in the organisation")
         else:
-            close = difflib.get_close_matches(ref, list(self.by_name), n=3, cutoff=0.6)
             problems.add(
                 location,
                 f"unknown {self.what} {ref!r}",
-                "did you mean " + " or ".join(map(repr, close)) + "?"
-                if close
-                else f"names must match a {self.what} of the organisation exactly",
+                did_you_mean(
+                    ref,
+                    self.by_name,
+                    f"names must match a {self.what} of the organisation exactly",
+                    cutoff=0.6,
+                ),
             )
         return None
 

@@ -7,7 +7,6 @@ Restaurants are resolved in a constant number of statements, however many are gi
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from . import tables
 from .errors import NotFound, UsageError
 from .lookup import is_uuid
+from .suggest import did_you_mean
 
 RESTAURANT_FIELDS = (
     "id",
@@ -78,13 +78,13 @@ def resolve_template(conn: Connection, org_id: str, ref: str) -> Template:
                 f"{len(matches)} templates of the organisation match {ref!r} ({ids})",
                 hint="pass the template's UUID with --template",
             )
-    names = list(conn.execute(select(st.c.name).where(st.c.organisation_id == org_id)).scalars())
-    close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
     raise NotFound(
         f"no sequence template {ref!r} in the organisation",
-        hint=("did you mean " + " or ".join(repr(n) for n in close) + "?")
-        if close
-        else "give the template's key, exact name or UUID (see `seqctl export` or the web app)",
+        hint=did_you_mean(
+            ref,
+            conn.execute(select(st.c.name).where(st.c.organisation_id == org_id)).scalars(),
+            "give the template's key, exact name or UUID (see `seqctl export` or the web app)",
+        ),
     )
 
 
