@@ -134,3 +134,11 @@ def test_unknown_setting_in_file(cli: Cli, tmp_path: Path) -> None:
     result = cli("db", "current")
     assert result.exit_code == 64
     assert "databse_url" in result.stderr and "database_url" in result.stderr
+
+
+def test_unknown_organisation_suggests_close_names(cli: Cli, database_url: str) -> None:
+    assert cli("--database-url", database_url, "demo").exit_code == 0
+    result = cli("--database-url", database_url, "--org", "Demo Restaurant Grup", "status")
+    assert result.exit_code == 1
+    assert "no organisation named 'Demo Restaurant Grup'" in result.stderr
+    assert "did you mean 'Demo Restaurant Group'?" in result.stderr
