@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -27,8 +26,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+from benchdb import DEFAULT_SERVER, temporary_database
 from sqlalchemy import Connection, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,10 +51,6 @@ MESSAGES = [
     "Thanks {contact_name}! Your menu at {restaurant_website} looks great. {unknown_token}",
     None,  # the task template's default message
 ]
-
-
-def with_db(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 def setup(conn: Connection, restaurants: int, steps: int, templates: int) -> list[str]:
@@ -197,18 +192,13 @@ def main() -> int:
     parser.add_argument("--restaurants", type=int, default=10_000)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument(
-        "--server",
-        default=os.environ.get(
-            "SEQCTL_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    parser.add_argument("--server", default=DEFAULT_SERVER)
     args = parser.parse_args()
-    name = f"seqctl_bench_apply_{os.getpid()}"
-    admin = make_engine(args.server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = with_db(args.server, name)
+    with temporary_database(args.server, "apply") as url:
+        return run(args, url)
+
+
+def run(args: argparse.Namespace, url: str) -> int:
     engine = make_engine(url)
     results: dict[str, list[float]] = {"baseline": [], "library": [], "command": []}
     try:
@@ -276,9 +266,6 @@ def main() -> int:
             ).scalar_one()
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     expected = 3 * args.rounds * args.restaurants * args.steps
     assert tasks == expected, (tasks, expected)
     base = statistics.median(results["baseline"])

@@ -22,15 +22,14 @@ Targets: one restaurant ≤ 50 ms; the organisation-wide summary ≤ 1 s.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+from benchdb import DEFAULT_SERVER, temporary_database
 from sqlalchemy import Connection, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +42,6 @@ from seqctl.status import instance_detail, list_instances  # noqa: E402
 ORG = "0c000000-0000-0000-0000-000000000001"
 TARGET_RESTAURANT_MS = 50.0
 TARGET_ORGANISATION_MS = 1000.0
-
-
-def with_db(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 def fill(conn: Connection, restaurants: int, templates: int, steps: int) -> None:
@@ -131,18 +126,13 @@ def main() -> int:
     parser.add_argument("--templates", type=int, default=10)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument(
-        "--server",
-        default=os.environ.get(
-            "SEQCTL_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    parser.add_argument("--server", default=DEFAULT_SERVER)
     args = parser.parse_args()
-    name = f"seqctl_bench_status_{os.getpid()}"
-    admin = make_engine(args.server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = with_db(args.server, name)
+    with temporary_database(args.server, "status") as url:
+        return run(args, url)
+
+
+def run(args: argparse.Namespace, url: str) -> int:
     engine = make_engine(url)
     rows: list[tuple[str, float, float | None]] = []
     try:
@@ -233,9 +223,6 @@ def main() -> int:
         )
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     print(f"{'query (median)':<46}{'ms':>9}{'target':>9}")
     ok = True
     for label, ms, target in rows:

@@ -28,10 +28,10 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import yaml
+from benchdb import DEFAULT_SERVER, temporary_database
 from sqlalchemy import Engine, event, text
 
 from seqctl.database import make_engine
@@ -43,10 +43,6 @@ from seqctl.model import TemplateSpec
 from seqctl.sync import SyncOptions, sync
 
 TYPES = ("call", "email", "text", "internal_activity", "social_message")
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 def write_files(folder: Path, count: int, steps: int, changed: int = 0) -> None:
@@ -267,26 +263,20 @@ def main() -> None:
     )
     parser.add_argument(
         "--database-url",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        default=DEFAULT_SERVER,
         help="a server on which the benchmark may create a database",
     )
     parser.add_argument("--templates", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    name = f"seqctl_bench_sync_{os.getpid()}"
-    with psycopg.connect(args.database_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        bench = Bench(with_database(args.database_url, name), args.runs)
+    with temporary_database(args.database_url, "sync") as url:
+        bench = Bench(url, args.runs)
         try:
             with tempfile.TemporaryDirectory() as folder:
                 result = measure(bench, args.templates, args.steps, Path(folder))
         finally:
             bench.engine.dispose()
-    finally:
-        with psycopg.connect(args.database_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     report(result, args.templates, args.steps, args.runs)
 
 
