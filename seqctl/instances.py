@@ -194,16 +194,20 @@ def apply_template(
     return report
 
 
+# The active or paused instance of the template, per restaurant: a restaurant that has one
+# is skipped (already_active). Shared by apply and its dry run.
+RUNNING_INSTANCES = (
+    "SELECT DISTINCT ON (si.restaurant_id) si.restaurant_id, si.id FROM sequence_instances si"
+    " WHERE si.sequence_template_id = CAST(:template_id AS uuid)"
+    " AND si.restaurant_id = ANY(CAST(:restaurant_ids AS uuid[]))"
+    " AND si.status IN ('active', 'paused') ORDER BY si.restaurant_id, si.started_at"
+)
+
 INSERT_INSTANCES = text(
     "WITH wanted AS ("
     "  SELECT w.restaurant_id, w.name FROM unnest(CAST(:restaurant_ids AS uuid[]), "
     "  CAST(:names AS text[])) AS w(restaurant_id, name)"
-    "), existing AS ("
-    "  SELECT DISTINCT ON (si.restaurant_id) si.restaurant_id, si.id FROM sequence_instances si"
-    "  WHERE si.sequence_template_id = CAST(:template_id AS uuid)"
-    "  AND si.restaurant_id = ANY(CAST(:restaurant_ids AS uuid[]))"
-    "  AND si.status IN ('active', 'paused') ORDER BY si.restaurant_id, si.started_at"
-    "), inserted AS ("
+    "), existing AS (" + RUNNING_INSTANCES + "), inserted AS ("
     "  INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id, name,"
     "  status, current_step_order, total_steps, assigned_to, created_by, started_at)"
     "  SELECT CAST(:template_id AS uuid), w.restaurant_id, CAST(:org AS uuid), w.name, 'active',"
@@ -306,17 +310,13 @@ def _preview(
     now: datetime,
 ) -> None:
     """What the batch would create, written to ``report`` (reads only)."""
-    existing: dict[str, str] = dict(
-        conn.execute(
-            text(
-                "SELECT DISTINCT ON (restaurant_id) restaurant_id::text, id::text "
-                "FROM sequence_instances WHERE sequence_template_id = :t "
-                "AND restaurant_id = ANY(CAST(:ids AS uuid[])) AND status IN ('active', 'paused') "
-                "ORDER BY restaurant_id, started_at"
-            ),
-            {"t": template.id, "ids": [str(r["id"]) for r in batch]},
-        ).all()
-    )
+    existing = {
+        str(restaurant_id): str(instance_id)
+        for restaurant_id, instance_id in conn.execute(
+            text(RUNNING_INSTANCES),
+            {"template_id": template.id, "restaurant_ids": [str(r["id"]) for r in batch]},
+        )
+    }
     first = steps[0]
     due = conn.execute(
         text(
