@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from .clock import begin_clock, delay_interval_sql, local_date
-from .errors import InvalidInput, Refused, UsageError
+from .errors import Conflict, InvalidInput, Refused, UsageError
 from .lookup import Organisation, resolve_user
 from .rendering import CompiledMessage, variable_values
 from .resolve import Template, resolve_restaurants, resolve_template
@@ -115,6 +115,8 @@ def apply_template(
             f"template {template.name!r} ({template.id}) is inactive; it cannot be started",
             hint="set is_active: true in its file and run `seqctl sync`, or activate it in the app",
         )
+    if not dry_run:
+        _lock_template(conn, organisation, template)
     steps = load_steps(conn, template.id)
     if not steps:
         raise Refused(
@@ -142,11 +144,6 @@ def apply_template(
             refs[str(m.row["id"])] = m.ref
             rows.append(m.row)
     report = ApplyReport(template, len(steps), dry_run, [])
-    if not dry_run:
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"seqctl.apply:{template.id}"},
-        )
     today = local_date(now, timezone)
     compiled = [step.compiled for step in steps]
     if progress is not None:
@@ -192,6 +189,45 @@ def apply_template(
             {"n": report.count(STARTED), "id": template.id},
         )
     return report
+
+
+def _lock_template(conn: Connection, organisation: Organisation, template: Template) -> None:
+    """Serialise this run with other applies and with syncs of the template (spec §7).
+
+    First a transaction-scoped advisory lock per template, so that two applies never start
+    two instances for one restaurant. Then the template row ``FOR NO KEY UPDATE``: the lock
+    the ``usage_count`` update takes at the end anyway, taken up front (so never upgraded).
+    It conflicts with the ``FOR UPDATE`` a sync takes on the templates it deactivates or
+    deletes, and with any ``UPDATE`` of the row (the web app switching it off), but not with
+    the key-share locks of other clients inserting instances. A sync that committed while
+    this waited is seen here: ``is_active`` and the row itself are read again under the lock
+    (READ COMMITTED: this statement returns the latest committed version), and the steps
+    are read after it.
+    """
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"seqctl.apply:{template.id}"},
+    )
+    row = conn.execute(
+        text(
+            "SELECT is_active FROM sequence_templates WHERE id = CAST(:id AS uuid)"
+            " AND organisation_id = CAST(:org AS uuid) FOR NO KEY UPDATE"
+        ),
+        {"id": template.id, "org": organisation.id},
+    ).first()
+    if row is None:
+        raise Conflict(
+            f"template {template.name!r} ({template.id}) was deleted while this apply waited "
+            "for it (by `seqctl sync --prune` or in the web app); nothing was started",
+            hint="check `seqctl templates`; restore its file and run `seqctl sync` to bring "
+            "it back",
+        )
+    if not row.is_active:
+        raise Refused(
+            f"template {template.name!r} ({template.id}) is inactive: it was deactivated while "
+            "this apply waited for it (by `seqctl sync` or in the web app); nothing was started",
+            hint="set is_active: true in its file and run `seqctl sync`, or activate it in the app",
+        )
 
 
 # The active or paused instance of the template, per restaurant: a restaurant that has one

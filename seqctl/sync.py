@@ -84,19 +84,39 @@ def make_plan(
     """The plan of a sync of ``templates`` (read-only; no lock)."""
     plan = build_plan(templates, read_state(conn, organisation), options)
     if plan.blocked:
-        found = instances_of(conn, [str(c.template_id) for c in plan.blocked])
-        lines = [
-            f"  {c.key} ({c.name!r}, {c.template_id}): "
-            + "; ".join(found.get(str(c.template_id), ["instances"]))
-            for c in plan.blocked
-        ]
-        raise Refused(
-            f"--prune cannot delete {len(plan.blocked)} template(s) whose files were removed: "
-            "they have instances\n" + "\n".join(lines),
-            hint="deleting a template deletes its instances; cancel or delete those instances "
-            "first, or sync without --prune to deactivate the templates instead",
-        )
+        raise _prune_refused(conn, plan.blocked)
     return plan
+
+
+def _prune_refused(conn: Connection, blocked: Sequence[TemplateChange]) -> Refused:
+    """The refusal of a prune of templates that have instances, naming them."""
+    ids = [str(c.template_id) for c in blocked]
+    found = instances_of(conn, ids)
+    counts = {
+        str(template_id): n
+        for template_id, n in conn.execute(
+            text(
+                "SELECT sequence_template_id, count(*) FROM sequence_instances"
+                " WHERE sequence_template_id = ANY(CAST(:ids AS uuid[]))"
+                " GROUP BY sequence_template_id"
+            ),
+            {"ids": ids},
+        )
+    }
+    lines = []
+    for c in blocked:
+        named = found.get(str(c.template_id), [])
+        n = counts.get(str(c.template_id), len(named))
+        more = f"; … and {n - len(named)} more" if n > len(named) else ""
+        lines.append(
+            f"  {c.key} ({c.name!r}, {c.template_id}): {n} instance(s): " + "; ".join(named) + more
+        )
+    return Refused(
+        f"--prune cannot delete {len(blocked)} template(s) whose files were removed: "
+        "they have instances\n" + "\n".join(lines),
+        hint="deleting a template deletes its instances; cancel or delete those instances "
+        "first, or sync without --prune to deactivate the templates instead",
+    )
 
 
 def sync(
@@ -151,6 +171,17 @@ def _confirm_deletes(plan: Plan, confirm: Confirm | None) -> None:
 
 # -- applying --------------------------------------------------------------------------
 
+# The templates a sync deletes or deactivates, locked before it writes (spec §7): it waits
+# for an apply that holds the row (FOR NO KEY UPDATE, see instances._lock_template) or has
+# inserted instances of it (their foreign keys hold FOR KEY SHARE), and no instance can be
+# added until this transaction ends. READ COMMITTED: statements after this one see what
+# such an apply committed.
+LOCK_TEMPLATES = text("""
+SELECT t.id FROM sequence_templates AS t
+WHERE t.id = ANY(CAST(:ids AS uuid[])) AND t.organisation_id = CAST(:org AS uuid)
+ORDER BY t.id
+FOR UPDATE
+""")
 DELETE_TEMPLATES = text("""
 DELETE FROM sequence_templates AS t
 WHERE t.id = ANY(CAST(:ids AS uuid[])) AND t.organisation_id = CAST(:org AS uuid)
@@ -269,6 +300,7 @@ def apply_plan(conn: Connection, plan: Plan, *, acting_user: str | None = None) 
     """Write ``plan``: at most 7 statements, whatever its size (the caller holds the lock)."""
     writes = _collect(plan)
     org = plan.organisation.id
+    _lock_removed_templates(conn, plan)
     try:
         if writes.template_deletes:
             deleted = set(
@@ -315,6 +347,38 @@ def apply_plan(conn: Connection, plan: Plan, *, acting_user: str | None = None) 
                 )
     except exc.DBAPIError as error:
         raise _rejected(error, writes.where) from None
+
+
+def _lock_removed_templates(conn: Connection, plan: Plan) -> None:
+    """Lock the templates the plan deletes or deactivates, then look for instances again.
+
+    The plan was made from what was committed before any wait: an apply that committed
+    instances while this sync waited for the rows is seen only now, and its instances are
+    never deleted with their template (the prune is refused, naming them).
+    """
+    removed = [c for c in plan.changes if c.kind in ("delete", "deactivate")]
+    if not removed:
+        return
+    try:
+        conn.execute(
+            LOCK_TEMPLATES,
+            {"ids": [str(c.template_id) for c in removed], "org": plan.organisation.id},
+        )
+    except exc.OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            raise LockTimeout(
+                "templates to "
+                + ", ".join(f"{c.kind} {c.key}" for c in removed)
+                + " are in use (an apply is starting instances of them); gave up waiting",
+                hint="wait for the apply to finish and run this again, or raise --lock-timeout",
+            ) from None
+        raise
+    deletes = [c for c in removed if c.kind == "delete"]
+    if deletes:
+        found = instances_of(conn, [str(c.template_id) for c in deletes])
+        blocked = [c for c in deletes if str(c.template_id) in found]
+        if blocked:
+            raise _prune_refused(conn, blocked)
 
 
 def _json(rows: Sequence[Any]) -> str:
