@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 
 from .clock import begin_clock, delay_interval_sql, local_date
 from .errors import Conflict, InvalidInput, Refused, UsageError
-from .lookup import Organisation, resolve_user
+from .lookup import Organisation, require_member, resolve_user
 from .rendering import CompiledMessage, variable_values
 from .resolve import Template, resolve_restaurants, resolve_template
 from .steps import Step, load_steps, steps_json
@@ -117,7 +117,7 @@ def apply_template(
         )
     if not dry_run:
         _lock_template(conn, organisation, template)
-    steps = load_steps(conn, template.id)
+    steps = load_steps(conn, template, organisation)
     if not steps:
         raise Refused(
             f"template {template.name!r} ({template.id}) has no steps; it cannot be started",
@@ -137,6 +137,15 @@ def apply_template(
         )
     acting = resolve_user(conn, acting_user) if acting_user else None
     assigned = resolve_user(conn, assign_to) if assign_to else acting
+    if assigned is not None:  # an assignee must be a member of the organisation (spec §7)
+        require_member(
+            conn,
+            assigned,
+            organisation,
+            f"--assign-to {assign_to!r}"
+            if assign_to
+            else f"the acting user {acting_user!r} (the default assignee)",
+        )
     refs: dict[str, str] = {}  # restaurant id -> the first reference naming it
     rows: list[dict[str, Any]] = []
     for m in matches:

@@ -7,11 +7,17 @@ import uuid
 from sqlalchemy import Connection, select, text
 
 from . import tables
-from .errors import NotFound, UsageError
+from .errors import InvalidInput, NotFound, UsageError
 from .model import Organisation
 from .suggest import did_you_mean
 
-__all__ = ["Organisation", "resolve_organisation", "resolve_user", "user_organisation"]
+__all__ = [
+    "Organisation",
+    "require_member",
+    "resolve_organisation",
+    "resolve_user",
+    "user_organisation",
+]
 
 
 def is_uuid(value: str) -> bool:
@@ -64,12 +70,14 @@ def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
 
 
 def resolve_user(conn: Connection, ref: str) -> str:
-    """The id of the user with this UUID or email (case-insensitive).
+    """The id of the one user with this UUID or email (case-insensitive).
 
-    Profiles are searched first: under row level security (``--as-user``) they are readable
-    where ``auth.users`` is not, as on Supabase.
+    Profiles and ``auth.users`` are both searched: under row level security (``--as-user``)
+    only profiles may be readable, as on Supabase. An email that matches several users
+    (``sam@…`` and ``Sam@…``) is refused, listing them: seqctl never picks one at random.
     """
     profiles, users = tables.profiles, tables.users
+    found: dict[str, str | None] = {}  # user id -> email
     for table in (profiles, users):
         if (
             table is users
@@ -79,13 +87,42 @@ def resolve_user(conn: Connection, ref: str) -> str:
         ):
             break
         if is_uuid(ref):
-            found = conn.execute(select(table.c.id).where(table.c.id == ref)).scalar()
+            condition = table.c.id == ref
         else:
             pattern = ref.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
-            found = conn.execute(select(table.c.id).where(table.c.email.ilike(pattern))).scalar()
-        if found is not None:
-            return str(found)
+            condition = table.c.email.ilike(pattern)
+        for row in conn.execute(
+            select(table.c.id, table.c.email).where(condition).order_by(table.c.id).limit(11)
+        ):
+            found.setdefault(str(row.id), row.email)
+    if len(found) == 1:
+        return next(iter(found))
+    if found:
+        listing = ", ".join(f"{email} ({user_id})" for user_id, email in list(found.items())[:10])
+        raise UsageError(
+            f"{len(found)} users match {ref!r} (emails match case-insensitively): {listing}"
+            + (", …" if len(found) > 10 else ""),
+            hint="give the user's UUID instead of the email",
+        )
     raise NotFound(f"no user {ref!r}", hint="give the user's email or UUID (auth.users)")
+
+
+def require_member(conn: Connection, user_id: str, organisation: Organisation, what: str) -> None:
+    """Refuse a user (``what``: how they were given, e.g. "--assign-to 'sam@…'") who is not
+    a member of the organisation (``profiles.organisation_id``); never names another one."""
+    member = conn.execute(
+        select(tables.profiles.c.id).where(
+            tables.profiles.c.id == user_id,
+            tables.profiles.c.organisation_id == organisation.id,
+        )
+    ).first()
+    if member is None:
+        raise InvalidInput(
+            f"{what}: user {user_id} is not a member of organisation {organisation.name!r}; "
+            "nothing was written",
+            hint="assign the work to a member of the organisation (a user whose profile "
+            "belongs to it), or add the user to the organisation in the web app",
+        )
 
 
 def user_organisation(conn: Connection, user_id: str) -> str | None:

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from .errors import InvalidInput
+from .model import Organisation
 from .rendering import CompiledMessage, compile_message
+from .resolve import Template
 
 
 @dataclass(frozen=True)
@@ -36,21 +39,50 @@ class Step:
         return compile_message(self.message) if self.message is not None else None
 
 
-def load_steps(conn: Connection, template_id: str) -> list[Step]:
-    """The template's steps in order; message = message template, task template, custom."""
+def load_steps(conn: Connection, template: Template, org: Organisation) -> list[Step]:
+    """The template's steps in order; message = message template, task template, custom.
+
+    Only the organisation's task and message templates are read (spec §7, "Tenants never
+    mix"): a step linked to any other one (another organisation's, or one row level
+    security hides) is refused, naming the step, and its text is never read.
+    """
     rows = conn.execute(
         text(
             "SELECT s.id, s.step_order, s.name, s.description, s.type, s.priority, "
             "s.task_template_id, s.message_template_id, s.delay_value, s.delay_unit, "
             "COALESCE(NULLIF(mt.content, ''), NULLIF(tt.default_message, ''), s.custom_message) "
-            "AS message "
+            "AS message, "
+            "s.message_template_id IS NOT NULL AND mt.id IS NULL AS foreign_message, "
+            "s.task_template_id IS NOT NULL AND tt.id IS NULL AS foreign_task "
             "FROM sequence_steps s "
             "LEFT JOIN message_templates mt ON mt.id = s.message_template_id "
+            "AND mt.organisation_id = CAST(:org AS uuid) "
             "LEFT JOIN task_templates tt ON tt.id = s.task_template_id "
+            "AND tt.organisation_id = CAST(:org AS uuid) "
             "WHERE s.sequence_template_id = :id ORDER BY s.step_order"
         ),
-        {"id": template_id},
+        {"id": template.id, "org": org.id},
     ).all()
+    foreign = [
+        f"step {r.step_order} {r.name!r} is linked to {what} {ref}"
+        for r in rows
+        for what, ref, flag in (
+            ("message template", r.message_template_id, r.foreign_message),
+            ("task template", r.task_template_id, r.foreign_task),
+        )
+        if flag
+    ]
+    if foreign:
+        key = f"key {template.key}, " if template.key else ""
+        raise InvalidInput(
+            f"template {template.name!r} ({key}{template.id}): "
+            + "; ".join(foreign)
+            + f", which is another organisation's (or one you cannot read), not one of "
+            f"organisation {org.name!r}; nothing was started",
+            hint="link the step to a template of this organisation (task_template/"
+            "message_template in its file, then `seqctl sync`; or in the web app), "
+            "or remove the link",
+        )
     return [
         Step(
             position,
