@@ -244,4 +244,5 @@ def test_bulk_applies_racing_prunes_never_lose_an_instance(
             assert pruned[0] == 0, pruned
             assert counts == {"templates": 0, "instances": 0, "tasks": 0, "orphans": 0}
             outcomes.append("prune first")
-    assert outcomes  # which side won each round is up to the scheduler
+    print("outcomes:", outcomes)  # which side won each round is up to the scheduler
+    assert len(outcomes) == 6
