@@ -228,8 +228,8 @@ def _lock_template(conn: Connection, organisation: Organisation, template: Templ
         raise Conflict(
             f"template {template.name!r} ({template.id}) was deleted while this apply waited "
             "for it (by `seqctl sync --prune` or in the web app); nothing was started",
-            hint="check `seqctl templates`; restore its file and run `seqctl sync` to bring "
-            "it back",
+            hint="to start it again, restore its file and run `seqctl sync` (it is created "
+            "anew), then run this apply again",
         )
     if not row.is_active:
         raise Refused(
