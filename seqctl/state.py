@@ -152,8 +152,8 @@ def canonical(value: Any) -> Any:
     ``2.450409839656763e+16`` comes back as the integer ``24504098396567630`` (and ``-0.0``
     as ``0.0``); compared in this form, what was written reads back equal.
     """
-    if isinstance(value, bool) or value is None or isinstance(value, str) or not value:
-        return value
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value  # (numbers go on even when false: -0.0 must become 0 like 0.0 and 0)
     if isinstance(value, int | float):
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         return Decimal(0) if number == 0 else number.normalize()
