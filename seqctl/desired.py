@@ -9,11 +9,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .config import project_path
 from .errors import InvalidInput
 from .model import TemplateSpec
 from .plan import FORMAT_VERSION, Plan, plan_from_document
@@ -23,15 +23,9 @@ PLAN_SCHEMA = "plan.schema.json"
 
 
 def display_path(file: str) -> str:
-    """``file`` relative to the working directory when it lies below it, with '/' separators:
-    what is stored as ``metadata.seqctl.source`` (stable across checkouts)."""
-    try:
-        relative = os.path.relpath(file)
-    except ValueError:  # another drive (Windows)
-        return Path(file).as_posix()
-    if relative.startswith(".."):
-        return Path(file).as_posix()
-    return Path(relative).as_posix()
+    """``file`` relative to the project root (spec §6, §7), with '/' separators: what is
+    stored as ``metadata.seqctl.source``, the same from any working directory."""
+    return project_path(file)
 
 
 def load_templates(paths: Sequence[Path]) -> tuple[list[TemplateSpec], list[str]]:
