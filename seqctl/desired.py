@@ -17,6 +17,7 @@ from .config import project_path
 from .errors import InvalidInput
 from .model import TemplateSpec
 from .plan import FORMAT_VERSION, Plan, plan_from_document
+from .problems import Problem
 from .resources import schema_path
 
 PLAN_SCHEMA = "plan.schema.json"
@@ -38,14 +39,9 @@ def load_templates(paths: Sequence[Path]) -> tuple[list[TemplateSpec], list[str]
     loaded, result = validate_and_load(paths)
     problems = sorted(result.all_problems(), key=lambda p: p.sort_key())
     errors = [p for p in problems if p.severity == "error"]
-    warnings = [
-        f"{p.where}: {p.json_path}: {p.message}" for p in problems if p.severity == "warning"
-    ]
+    warnings = [_describe(p) for p in problems if p.severity == "warning"]
     if errors:
-        lines = [
-            f"{p.where}: {p.json_path}: {p.message}" + (f" ({p.hint})" if p.hint else "")
-            for p in errors
-        ]
+        lines = [_describe(p) + (f" ({p.hint})" if p.hint else "") for p in errors]
         raise InvalidInput(
             lines[0]
             if len(lines) == 1
@@ -55,6 +51,12 @@ def load_templates(paths: Sequence[Path]) -> tuple[list[TemplateSpec], list[str]
         )
     templates = [dataclasses.replace(t, source=display_path(t.source)) for t in loaded]
     return templates, warnings
+
+
+def _describe(problem: Problem) -> str:
+    """``file:line:col: $.path: message`` (no JSON path for a problem of a whole path)."""
+    path = f"{problem.json_path}: " if problem.json_path else ""
+    return f"{problem.where}: {path}{problem.message}"
 
 
 @functools.cache

@@ -48,11 +48,12 @@ def find_template_files(
         except OSError as error:
             problems.append(_unreadable(os.path.normpath(path), error))
             continue
+        known = len(problems)
         if stat.S_ISDIR(info.st_mode):
             found = _walk(path, searched, problems)
         else:
             found = [os.path.normpath(path)]
-        if not found and not any(p.severity == ERROR for p in problems):
+        if not found and not any(p.severity == ERROR for p in problems[known:]):
             problems.append(
                 Problem(
                     WARNING,
