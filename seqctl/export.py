@@ -156,8 +156,8 @@ def _check_keys(state: ActualState) -> None:
         f"digit); nothing was written:\n" + "\n".join(lines),
         hint="correct metadata.seqctl.key of the template in the database (e.g. "
         "UPDATE sequence_templates SET metadata = jsonb_set(metadata, '{seqctl,key}', "
-        "'\"a-valid-key\"') WHERE id = '…'), or remove its metadata.seqctl entry to "
-        "export it as an unmanaged template",
+        f"'\"a-valid-key\"') WHERE id = '{bad[0].id}'), or remove its metadata.seqctl "
+        "entry to export it as an unmanaged template",
     )
 
 
