@@ -385,6 +385,16 @@ def test_syncing_one_file_touches_only_that_file(run: Run, engine: Engine) -> No
     assert active(engine) == {"one": True, "two": False, "three": False, "new": True, "old": True}
 
 
+def test_directory_scope_is_what_a_search_of_it_finds(run: Run, engine: Engine) -> None:
+    write_template("kept")
+    write_template("draft", directory=SEQUENCES / ".drafts")
+    ok(run("sync", "sequences"))
+    ok(run("sync", "sequences/.drafts/draft.yaml"))  # named explicitly: synced
+    assert active(engine) == {"kept": True, "draft": True}
+    ok(run("sync", "--prune", "--yes", "sequences"))  # the search skips hidden directories
+    assert active(engine) == {"kept": True, "draft": True}
+
+
 def test_source_is_relative_to_the_project_root(run: Run, engine: Engine, tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     write_template("a")

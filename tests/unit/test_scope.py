@@ -47,13 +47,16 @@ def test_project_path_is_the_same_from_any_working_directory(project: Path) -> N
 
 
 def test_scope_contains_what_lies_under_its_paths() -> None:
-    scope = Scope(("sequences", "drafts/new.yaml"))
-    assert scope.contains("sequences/a.yaml") and scope.contains("sequences/x/y.yaml")
-    assert scope.contains("drafts/new.yaml") and scope.contains("sequences")
+    scope = Scope(directories=("sequences",), files=("drafts/new.yaml", "drafts/odd.txt"))
+    assert scope.contains("sequences/a.yaml") and scope.contains("sequences/x/y.yml")
+    assert scope.contains("drafts/new.yaml") and scope.contains("drafts/odd.txt")
     assert not scope.contains("sequences-old/a.yaml")
     assert not scope.contains("drafts/other.yaml") and not scope.contains("drafts/new.yaml.bak")
     assert not scope.contains(None)
-    everything = Scope((".",))
+    # a directory covers what a search of it finds: no hidden directories, template files
+    assert not scope.contains("sequences/.drafts/a.yaml")
+    assert not scope.contains("sequences/notes.txt")
+    everything = Scope(directories=(".",))
     assert everything.contains("a.yaml") and everything.contains("x/y/z.yaml")
     assert not everything.contains("../elsewhere/a.yaml")
     assert not everything.contains("/abs/a.yaml")
@@ -61,10 +64,9 @@ def test_scope_contains_what_lies_under_its_paths() -> None:
 
 def test_scope_of_paths_given_on_the_command_line(project: Path) -> None:
     os.chdir(project / "sequences")
-    assert scope_of([Path("team"), Path("team/a.yaml")]).paths == (
-        "sequences/team",
-        "sequences/team/a.yaml",
-    )
+    scope = scope_of([Path("team"), Path("team/a.yaml"), Path(".")])
+    assert scope.directories == ("sequences", "sequences/team")
+    assert scope.files == ("sequences/team/a.yaml",)
 
 
 @pytest.mark.parametrize(
