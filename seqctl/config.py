@@ -165,3 +165,51 @@ def describe_host(url: str) -> str:
         host = next(p[5:] for p in parts.query.split("&") if p.startswith("host="))
     db = parts.path.lstrip("/") or "(default database)"
     return f"{host}:{port}/{db}"
+
+
+# -- the project root ---------------------------------------------------------------------
+
+# what marks a project root (spec §6), as git finds its repository
+ROOT_MARKERS = (CONFIG_FILE, ".seqctl", ".git")
+
+
+def find_project_root(start: str | os.PathLike[str]) -> Path | None:
+    """The nearest directory from ``start`` upwards (``start`` included; a file starts at its
+    directory) holding ``seqctl.toml``, ``.seqctl/`` or ``.git``; None if there is none."""
+    here = Path(os.path.abspath(start))
+    if not here.is_dir():
+        here = here.parent
+    for directory in (here, *here.parents):
+        if any((directory / marker).exists() for marker in ROOT_MARKERS):
+            return directory
+    return None
+
+
+def project_root(cwd: str | os.PathLike[str] | None = None) -> Path:
+    """The project root of the working directory (spec §6): the nearest directory upwards
+    holding ``seqctl.toml``, ``.seqctl/`` or ``.git``, else the working directory itself."""
+    start = Path(os.path.abspath(cwd if cwd is not None else os.getcwd()))
+    return find_project_root(start) or start
+
+
+def project_path(path: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None) -> str:
+    """``path`` relative to its project root, with '/' separators ("." for the root itself).
+
+    The root is the nearest marked directory above ``path`` itself (so the answer is the
+    same from any working directory), else the project root of the working directory. A
+    path outside that root is given absolute.
+    """
+    absolute = os.path.abspath(path) if cwd is None else os.path.join(os.fspath(cwd), path)
+    absolute = os.path.normpath(absolute)
+    root = find_project_root(absolute) or project_root(cwd)
+    for candidate, base in (
+        (absolute, str(root)),
+        (os.path.realpath(absolute), str(root.resolve())),
+    ):
+        try:
+            relative = os.path.relpath(candidate, base)
+        except ValueError:  # another drive (Windows)
+            continue
+        if relative != ".." and not relative.startswith(".." + os.sep):
+            return Path(relative).as_posix()
+    return Path(absolute).as_posix()

@@ -9,29 +9,24 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .config import project_path
 from .errors import InvalidInput
 from .model import TemplateSpec
 from .plan import FORMAT_VERSION, Plan, plan_from_document
+from .problems import Problem
 from .resources import schema_path
 
 PLAN_SCHEMA = "plan.schema.json"
 
 
 def display_path(file: str) -> str:
-    """``file`` relative to the working directory when it lies below it, with '/' separators:
-    what is stored as ``metadata.seqctl.source`` (stable across checkouts)."""
-    try:
-        relative = os.path.relpath(file)
-    except ValueError:  # another drive (Windows)
-        return Path(file).as_posix()
-    if relative.startswith(".."):
-        return Path(file).as_posix()
-    return Path(relative).as_posix()
+    """``file`` relative to the project root (spec §6, §7), with '/' separators: what is
+    stored as ``metadata.seqctl.source``, the same from any working directory."""
+    return project_path(file)
 
 
 def load_templates(paths: Sequence[Path]) -> tuple[list[TemplateSpec], list[str]]:
@@ -44,14 +39,9 @@ def load_templates(paths: Sequence[Path]) -> tuple[list[TemplateSpec], list[str]
     loaded, result = validate_and_load(paths)
     problems = sorted(result.all_problems(), key=lambda p: p.sort_key())
     errors = [p for p in problems if p.severity == "error"]
-    warnings = [
-        f"{p.where}: {p.json_path}: {p.message}" for p in problems if p.severity == "warning"
-    ]
+    warnings = [_describe(p) for p in problems if p.severity == "warning"]
     if errors:
-        lines = [
-            f"{p.where}: {p.json_path}: {p.message}" + (f" ({p.hint})" if p.hint else "")
-            for p in errors
-        ]
+        lines = [_describe(p) + (f" ({p.hint})" if p.hint else "") for p in errors]
         raise InvalidInput(
             lines[0]
             if len(lines) == 1
@@ -61,6 +51,12 @@ def load_templates(paths: Sequence[Path]) -> tuple[list[TemplateSpec], list[str]
         )
     templates = [dataclasses.replace(t, source=display_path(t.source)) for t in loaded]
     return templates, warnings
+
+
+def _describe(problem: Problem) -> str:
+    """``file:line:col: $.path: message`` (no JSON path for a problem of a whole path)."""
+    path = f"{problem.json_path}: " if problem.json_path else ""
+    return f"{problem.where}: {path}{problem.message}"
 
 
 @functools.cache

@@ -4,10 +4,15 @@ Keys are the managed key, else the name slugified and made unique; task and mess
 templates are referred to by name (by UUID where the name is ambiguous); values equal to
 their default are left out; the order of keys and files is stable. ``export`` then
 ``validate`` then ``sync --adopt`` then ``plan`` shows no changes.
+
+Files stay where they are asked to go (spec §7): a stored key becomes a file name only when
+it matches the key pattern (anyone in the organisation can edit ``metadata.seqctl`` in the
+web app), and nothing is written outside ``--out`` or through a symbolic link.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections import Counter
@@ -18,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Refused
+from .errors import InvalidInput, Refused
 from .state import ActualState, ActualTemplate, Reference, user_metadata
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../schemas/sequence-template.schema.json"
@@ -65,8 +70,16 @@ class _Dumper(yaml.SafeDumper):
     """Block style; multi-line strings as literal blocks (``|``)."""
 
 
+# line breaks other than \n: YAML folds them in plain, single-quoted and block scalars
+# (NEL comes back as a space), so only a double-quoted scalar keeps them
+OTHER_BREAKS = frozenset("\r\x85\u2028\u2029")
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
+    if OTHER_BREAKS.intersection(value):
+        style: str | None = '"'
+    else:  # PyYAML falls back to double quotes where a literal block cannot hold the text
+        style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -129,8 +142,32 @@ def template_document(
     return document
 
 
+def _check_keys(state: ActualState) -> None:
+    """Refuse stored keys that are not keys: they would become paths (``../../x``)."""
+    from .validate import KEY_PATTERN
+
+    bad = [t for t in state.managed if not KEY_PATTERN.fullmatch(str(t.key))]
+    if not bad:
+        return
+    lines = [f"  template {t.name!r} ({t.id}): metadata.seqctl.key is {t.key!r}" for t in bad]
+    raise InvalidInput(
+        f"cannot export {len(bad)} template(s) whose stored key is not a valid key "
+        f"(lower-case letters, digits, '-' and '_', at most 63, starting with a letter or "
+        f"digit); nothing was written:\n" + "\n".join(lines),
+        hint="correct metadata.seqctl.key of the template in the database (e.g. "
+        "UPDATE sequence_templates SET metadata = jsonb_set(metadata, '{seqctl,key}', "
+        f"'\"a-valid-key\"') WHERE id = '{bad[0].id}'), or remove its metadata.seqctl "
+        "entry to export it as an unmanaged template",
+    )
+
+
 def export_templates(state: ActualState) -> list[ExportedTemplate]:
-    """Every template of the organisation as a v1 YAML document, in key order."""
+    """Every template of the organisation as a v1 YAML document, in key order.
+
+    Raises InvalidInput, naming the templates, when a stored key does not match the key
+    pattern (a file name is made from it).
+    """
+    _check_keys(state)
     tasks = _reference_names(state.task_templates)
     messages = _reference_names(state.message_templates)
     used: set[str] = set()
@@ -168,14 +205,47 @@ def export_templates(state: ActualState) -> list[ExportedTemplate]:
     return sorted(exported, key=lambda e: e.key)
 
 
+def _outside(out_dir: Path, targets: Sequence[tuple[ExportedTemplate, Path]]) -> list[str]:
+    """Why each target that would lead outside ``out_dir`` does (empty: none does)."""
+    root = out_dir.resolve()
+    found = []
+    for item, path in targets:
+        if os.path.basename(item.filename) != item.filename or item.filename in (".", ".."):
+            found.append(f"{item.filename!r} (template {item.name!r}) is not a plain file name")
+        elif path.is_symlink():
+            found.append(f"{path} is a symbolic link (to {path.resolve()})")
+        elif path.exists() and not path.is_file():
+            found.append(f"{path} exists and is not a regular file")
+        elif not path.resolve().is_relative_to(root):
+            found.append(f"{path} resolves to {path.resolve()}, outside {out_dir}")
+    return found
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, never through a symbolic link (O_NOFOLLOW)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags, 0o666)
+    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
 def write_export(
     exported: Sequence[ExportedTemplate], out_dir: Path, *, force: bool = False
 ) -> list[tuple[ExportedTemplate, Path, bool]]:
     """Write the files; (template, path, written) for each — unchanged files are not rewritten.
 
-    Refuses, before writing anything, to overwrite a different file unless ``force``.
+    Refuses, before writing anything, to write outside ``out_dir`` or through a symbolic
+    link (also with ``force``), and to overwrite a different file unless ``force``.
     """
     targets = [(item, out_dir / item.filename) for item in exported]
+    escaping = _outside(out_dir, targets)
+    if escaping:
+        raise Refused(
+            f"export would write outside {out_dir}; nothing was written:\n"
+            + "\n".join(f"  {line}" for line in escaping),
+            hint="export writes only regular files directly in --out: remove the links, or "
+            "export into an empty directory with --out DIR",
+        )
     clashes = [
         path
         for item, path in targets
@@ -192,6 +262,6 @@ def write_export(
     for item, path in targets:
         same = path.exists() and path.read_text(encoding="utf-8") == item.text
         if not same:
-            path.write_text(item.text, encoding="utf-8")
+            _write(path, item.text)
         results.append((item, path, not same))
     return results

@@ -98,6 +98,7 @@ class Plan:
     unchanged: int = 0  # managed templates already matching their files
     unmanaged: int = 0  # templates without metadata.seqctl, never touched
     blocked: tuple[TemplateChange, ...] = ()  # prunes refused: the templates have instances
+    outside_scope: int = 0  # managed templates whose source lies outside the PATHs: untouched
 
     @property
     def has_changes(self) -> bool:
@@ -159,6 +160,7 @@ def plan_to_document(plan: Plan, *, applied: bool = False) -> dict[str, Any]:
             "drift": len(plan.drifted),
             "unchanged": plan.unchanged,
             "unmanaged": plan.unmanaged,
+            "outside_scope": plan.outside_scope,
         },
         "summary_line": plan.summary(applied=applied),
         "changes": [
@@ -219,6 +221,7 @@ def plan_from_document(document: Mapping[str, Any]) -> Plan:
         ),
         unchanged=int(document["summary"]["unchanged"]),
         unmanaged=int(document["summary"]["unmanaged"]),
+        outside_scope=int(document["summary"].get("outside_scope", 0)),
         changes=tuple(
             TemplateChange(
                 kind=change["kind"],

@@ -97,6 +97,11 @@ def render_text(plan: Plan, applied: bool = False, colour: bool = False) -> str:
 
 def _facts(plan: Plan) -> list[str]:
     facts = [f"{plan.unchanged} unchanged", f"{plan.unmanaged} unmanaged (never touched)"]
+    if plan.outside_scope:
+        facts.append(
+            f"{plan.outside_scope} managed template(s) outside the scope of the given paths "
+            "(not touched)"
+        )
     if plan.drifted:
         facts.append(f"{len(plan.drifted)} edited outside git (drift)")
     return facts

@@ -27,6 +27,7 @@ from .plan import (
     TemplateKind,
 )
 from .references import REFERENCE_FIELDS, References
+from .scope import Scope, stored_source
 from .state import (
     SEQCTL_KEY,
     STEP_FIELDS,
@@ -68,9 +69,17 @@ class Problems:
 
 
 def build_plan(
-    desired: Sequence[TemplateSpec], actual: ActualState, options: PlanOptions | None = None
+    desired: Sequence[TemplateSpec],
+    actual: ActualState,
+    options: PlanOptions | None = None,
+    scope: Scope | None = None,
 ) -> Plan:
     """What sync must do so that ``actual`` matches ``desired``.
+
+    With a ``scope`` (the PATHs the files came from), a managed template without a file is
+    deactivated or pruned only when its stored source lies in the scope; the others are
+    left alone and counted (``Plan.outside_scope``). Without one, every managed template
+    of the organisation is in scope.
 
     Raises InvalidInput (unresolvable references, name collisions, duplicate keys, each
     pointing at its file:line:col), Conflict (two rows claim one key) and Refused
@@ -139,8 +148,14 @@ def build_plan(
     problems.raise_if_any()
 
     blocked: list[TemplateChange] = []
+    outside = 0
     for key, template in sorted(managed.items()):
         if key in seen:
+            continue
+        if scope is not None and not scope.contains(
+            stored_source((template.seqctl or {}).get("source"))
+        ):
+            outside += 1
             continue
         change = _orphan_change(template, key, options.prune)
         if change is None:
@@ -157,6 +172,7 @@ def build_plan(
         unchanged=unchanged,
         unmanaged=len(actual.unmanaged) - len(adopted),
         blocked=tuple(blocked),
+        outside_scope=outside,
     )
 
 
@@ -270,7 +286,8 @@ def _template_change(
         )
     fields = _template_fields(current.row, row)
     stored = current.seqctl or {}
-    if kind != "adopt" and stored.get("source") != spec.source:
+    # a source stored in an older form (see seqctl.scope) is no change by itself
+    if kind != "adopt" and stored_source(stored.get("source")) != spec.source:
         fields.append(FieldChange("source", stored.get("source"), spec.source))
     step_changes = diff_steps(steps, current.steps, refs, locate)
     if not fields and not step_changes and stored.get("digest") == digest:

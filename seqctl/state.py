@@ -108,18 +108,36 @@ class ActualState:
         return tuple(t for t in self.templates if t.key is None)
 
     def fingerprint(self) -> str:
-        """A hash of every template row and step row of the organisation (ids, orders and
-        ``updated_at``): any write by a sync or the web app changes it. Instances are left
-        out so that starting a sequence does not make a saved plan stale."""
+        """A hash of what a plan is made from: every template row and step row of the
+        organisation (ids, step orders and the content fields, metadata included). Any
+        content write by a sync or the web app changes it; ``usage_count`` and
+        ``updated_at``, which ``apply`` moves, and instances are left out, so starting a
+        sequence does not make a saved plan stale."""
         return _hash(
             {
                 "organisation": self.organisation.id,
                 "templates": sorted(
-                    [t.id, t.updated_at, [[s.id, s.step_order, s.updated_at] for s in t.steps]]
+                    [
+                        t.id,
+                        {f: _fingerprinted(t.row.get(f)) for f in TEMPLATE_FIELDS},
+                        [
+                            [
+                                s.id,
+                                s.step_order,
+                                {f: _fingerprinted(s.row.get(f)) for f in STEP_FIELDS},
+                            ]
+                            for s in t.steps
+                        ],
+                    ]
                     for t in self.templates
                 ),
             }
         )
+
+
+def _fingerprinted(value: Any) -> Any:
+    """A column value in a form that hashes the same whenever it reads back the same."""
+    return canonical(value) if isinstance(value, Mapping | list) else value
 
 
 def user_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -134,8 +152,8 @@ def canonical(value: Any) -> Any:
     ``2.450409839656763e+16`` comes back as the integer ``24504098396567630`` (and ``-0.0``
     as ``0.0``); compared in this form, what was written reads back equal.
     """
-    if isinstance(value, bool) or value is None or isinstance(value, str) or not value:
-        return value
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value  # (numbers go on even when false: -0.0 must become 0 like 0.0 and 0)
     if isinstance(value, int | float):
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         return Decimal(0) if number == 0 else number.normalize()

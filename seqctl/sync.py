@@ -26,6 +26,7 @@ from .lookup import Organisation
 from .model import TemplateSpec
 from .plan import Plan, PlanOptions, StepChange, TemplateChange
 from .planner import build_plan
+from .scope import Scope
 from .state import instances_of, read_state
 
 OFFSET = 1_000_000  # moved steps pass through step_order + OFFSET (UNIQUE, CHECK > 0)
@@ -80,9 +81,11 @@ def make_plan(
     templates: Sequence[TemplateSpec],
     organisation: Organisation,
     options: PlanOptions | None = None,
+    scope: Scope | None = None,
 ) -> Plan:
-    """The plan of a sync of ``templates`` (read-only; no lock)."""
-    plan = build_plan(templates, read_state(conn, organisation), options)
+    """The plan of a sync of ``templates`` (read-only; no lock), limited to ``scope`` (the
+    PATHs they came from: see seqctl.scope; None = every managed template)."""
+    plan = build_plan(templates, read_state(conn, organisation), options, scope)
     if plan.blocked:
         raise _prune_refused(conn, plan.blocked)
     return plan
@@ -127,8 +130,12 @@ def sync(
     *,
     confirm: Confirm | None = None,
     dry_run: bool = False,
+    scope: Scope | None = None,
 ) -> Plan:
     """Plan and apply under the organisation's lock; return the plan that was applied.
+
+    Only managed templates in ``scope`` (see seqctl.scope) are created, updated,
+    deactivated or pruned; None puts every managed template of the organisation in scope.
 
     ``confirm`` is asked before a plan that deletes templates is applied; declining raises
     Refused. With ``dry_run`` the plan is made under the lock and nothing is written.
@@ -136,7 +143,7 @@ def sync(
     options = options or SyncOptions()
     acquire_lock(conn, organisation, options.lock_timeout)
     plan_options = PlanOptions(options.prune, options.adopt, options.allow_empty)
-    plan = make_plan(conn, templates, organisation, plan_options)
+    plan = make_plan(conn, templates, organisation, plan_options, scope)
     if not dry_run:
         _confirm_deletes(plan, confirm)
         apply_plan(conn, plan, acting_user=options.acting_user)

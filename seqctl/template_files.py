@@ -1,7 +1,10 @@
 """Finding template files: the ``*.yaml`` and ``*.yml`` files of the paths given.
 
 A directory is searched recursively, in sorted order, skipping hidden files and directories
-(``.git``, ``.seqctl`` …) and not following symbolic links to directories. A file named
+(``.git``, ``.seqctl`` …). Symbolic links to directories are followed; a directory reached a
+second time (a link cycle, or two links to one place) is searched once and the link is
+warned about. A directory or path that cannot be read is an error, never skipped: a missing
+template would otherwise look like a removed one and be deactivated or pruned. A file named
 explicitly is taken whatever its extension. A path reached twice (``sequences/`` and
 ``sequences/a.yaml``) is read once.
 """
@@ -9,10 +12,11 @@ explicitly is taken whatever its extension. A path reached twice (``sequences/``
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 
 from .errors import UsageError
-from .problems import WARNING, Problem
+from .problems import ERROR, WARNING, Problem
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml")
 DEFAULT_PATH = "sequences"
@@ -30,16 +34,26 @@ def find_template_files(
     files: list[str] = []
     problems: list[Problem] = []
     seen: set[str] = set()
+    searched: set[tuple[int, int]] = set()  # (device, inode) of every directory searched
     for raw in paths:
         path = os.fspath(raw)
-        if not os.path.exists(path):
+        try:
+            info = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
             raise UsageError(
                 f"{path}: no such file or directory",
                 hint="pass the directory of your templates (default: sequences/) or "
                 "template files; run from the repository root",
-            )
-        found = _walk(path) if os.path.isdir(path) else [os.path.normpath(path)]
-        if not found:
+            ) from None
+        except OSError as error:
+            problems.append(_unreadable(os.path.normpath(path), error))
+            continue
+        known = len(problems)
+        if stat.S_ISDIR(info.st_mode):
+            found = _walk(path, searched, problems)
+        else:
+            found = [os.path.normpath(path)]
+        if not found and not any(p.severity == ERROR for p in problems[known:]):
             problems.append(
                 Problem(
                     WARNING,
@@ -58,14 +72,59 @@ def find_template_files(
     return files, problems
 
 
-def _walk(top: str) -> list[str]:
-    top = os.path.normpath(top)
+def _unreadable(path: str, error: OSError) -> Problem:
+    return Problem(
+        ERROR,
+        path,
+        None,
+        None,
+        "",
+        f"cannot read this {'directory' if os.path.isdir(path) else 'path'}: "
+        f"{error.strerror or error}",
+        "give the user running seqctl read access to it, or leave it out of the PATH "
+        "arguments; nothing was changed",
+    )
+
+
+def _walk(top: str, searched: set[tuple[int, int]], problems: list[Problem]) -> list[str]:
+    """The template files under ``top``, depth first in name order, following links."""
     found: list[str] = []
-    for directory, subdirectories, names in os.walk(top):
-        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
-        for name in names:
-            if name.endswith(TEMPLATE_SUFFIXES) and not name.startswith("."):
-                found.append(os.path.join(directory, name))
+    pending = [os.path.normpath(top)]
+    while pending:
+        directory = pending.pop()
+        try:
+            info = os.stat(directory)
+            identity = (info.st_dev, info.st_ino)
+            if identity in searched:
+                problems.append(
+                    Problem(
+                        WARNING,
+                        directory,
+                        None,
+                        None,
+                        "",
+                        f"symbolic link to a directory already searched "
+                        f"({os.path.realpath(directory)}); its files are read once",
+                        "remove the link if it is not needed",
+                    )
+                )
+                continue
+            searched.add(identity)
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            problems.append(_unreadable(directory, error))
+            continue
+        subdirectories = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = os.path.join(directory, entry.name)
+            if entry.is_dir():  # also a symbolic link to a directory
+                subdirectories.append(path)
+            elif entry.name.endswith(TEMPLATE_SUFFIXES):
+                found.append(path)
+        pending.extend(reversed(subdirectories))
     found.sort()
     return found
 

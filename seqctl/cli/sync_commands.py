@@ -119,15 +119,17 @@ def plan_command(
     """
     from ..lookup import resolve_organisation
     from ..plan import PlanOptions, plan_to_document
+    from ..scope import scope_of
     from ..state import begin_snapshot
     from ..sync import make_plan
 
     templates = _load(paths)
+    scope = scope_of(paths or [DEFAULT_PATH])
     options = PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty)
     with open_db(ctx) as db, db.begin() as conn:
         begin_snapshot(conn)
         organisation = resolve_organisation(conn, state(ctx).settings.org)
-        plan = make_plan(conn, templates, organisation, options)
+        plan = make_plan(conn, templates, organisation, options, scope)
     if out_file is not None:
         out_file.write_text(
             json.dumps(plan_to_document(plan), indent=2, ensure_ascii=False) + "\n",
@@ -196,6 +198,7 @@ def sync_command(
       seqctl plan --out plan.json && seqctl sync --plan plan.json
     """
     from ..lookup import resolve_organisation, resolve_user
+    from ..scope import scope_of
     from ..sync import SyncOptions, sync, sync_saved_plan
 
     if plan_file is not None and (paths or prune or adopt or allow_empty or dry_run):
@@ -232,7 +235,15 @@ def sync_command(
                 lock_timeout=timeout,
                 acting_user=user,
             )
-            plan = sync(conn, templates, organisation, options, confirm=confirm, dry_run=dry_run)
+            plan = sync(
+                conn,
+                templates,
+                organisation,
+                options,
+                confirm=confirm,
+                dry_run=dry_run,
+                scope=scope_of(paths or [DEFAULT_PATH]),
+            )
     _render(plan, format, applied=not dry_run)
     return 2 if dry_run and detailed_exitcode and plan.has_changes else 0
 
