@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from .crm_schema import MESSAGE_CONTENT, crm_columns
 from .rendering import CompiledMessage, compile_message
 
 
@@ -38,12 +39,15 @@ class Step:
 
 def load_steps(conn: Connection, template_id: str) -> list[Step]:
     """The template's steps in order; message = message template, task template, custom."""
+    content = crm_columns(conn).require(
+        *MESSAGE_CONTENT, needed_by="starting a step that uses a message template"
+    )
     rows = conn.execute(
         text(
             "SELECT s.id, s.step_order, s.name, s.description, s.type, s.priority, "
             "s.task_template_id, s.message_template_id, s.delay_value, s.delay_unit, "
-            "COALESCE(NULLIF(mt.content, ''), NULLIF(tt.default_message, ''), s.custom_message) "
-            "AS message "
+            f"COALESCE(NULLIF(mt.{content}, ''), NULLIF(tt.default_message, ''), "
+            "s.custom_message) AS message "
             "FROM sequence_steps s "
             "LEFT JOIN message_templates mt ON mt.id = s.message_template_id "
             "LEFT JOIN task_templates tt ON tt.id = s.task_template_id "
