@@ -355,3 +355,41 @@ def test_downgrade_base_after_adoption_leaves_the_application_exactly_as_before(
     assert ok(run("db", "current")).stdout.strip() == "base"
     # and it can be adopted again
     ok(run("db", "upgrade"))
+
+
+def test_demo_seeds_the_application_schema(app_before_url: str, cli: Cli) -> None:
+    run = runner(cli, app_before_url)
+    ok(run("db", "upgrade"))
+    ok(run("demo"))
+    assert rows(
+        app_before_url,
+        "SELECT p.name, p.role FROM profiles p JOIN organisations o ON o.id = p.organisation_id "
+        "WHERE o.name = 'Demo Restaurant Group' ORDER BY p.name",
+    ) == [("Alex Morgan", "admin"), ("Sam Patel", "user")]
+    assert rows(
+        app_before_url, "SELECT cuisine FROM restaurants WHERE name = 'Luigi''s Trattoria'"
+    ) == [(["Italian"],)]
+    ok(run("demo"))  # idempotent
+
+
+def test_adoption_before_the_applications_20251122_change(app_sequences_url: str, cli: Cli) -> None:
+    """Tables as the application had them before its subject_line/demo_meeting migration:
+    adopted at 004, then revision 005 applied; downgrade base takes back only that."""
+    url = app_sequences_url
+    with psycopg.connect(url) as conn:
+        conn.execute("UPDATE sequence_steps SET type = 'call' WHERE type = 'demo_meeting'")
+        conn.execute("ALTER TABLE sequence_steps DROP COLUMN subject_line")
+        conn.execute(
+            "ALTER TABLE sequence_steps DROP CONSTRAINT sequence_steps_type_check, "
+            "ADD CONSTRAINT sequence_steps_type_check CHECK "
+            "(type IN ('internal_activity', 'social_message', 'text', 'email', 'call'))"
+        )
+    schema, data = schema_dump(url), data_dump(url)
+    run = runner(cli, url)
+    result = ok(run("db", "upgrade"))
+    assert "adopted the existing sequence tables at revision 004" in result.stderr
+    assert "004 -> 005" in result.stderr
+    assert "subject_line" in {c[0] for c in catalog.columns(url, "sequence_steps")}
+    ok(run("db", "downgrade", "base"))  # no row was touched: every row is as it was
+    assert schema_dump(url) == schema
+    assert data_dump(url) == data
