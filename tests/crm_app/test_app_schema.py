@@ -323,6 +323,11 @@ def test_export_validate_round_trip_of_a_web_app_template(
     exported = (tmp_path / "out" / "web-demo-flow.yaml").read_text(encoding="utf-8")
     # the inactive namesake does not stop the message template being written by name
     assert "message_template: Demo follow-up" in exported
+    # brought under git: adopted by sync, then plan shows no changes
+    org = ("--org", "Pumpd Sales")
+    ok(run(*org, "sync", "--adopt", str(tmp_path / "out")))
+    plan = run(*org, "plan", "--detailed-exitcode", str(tmp_path / "out"))
+    assert plan.exit_code == 0, plan.stdout + plan.stderr
 
 
 @pytest.mark.xfail(
