@@ -65,7 +65,7 @@ def setup(conn: Connection, restaurants: int, steps: int, templates: int) -> lis
             " 'hello' || g || '@r.example', '+1 555 ' || g, g || ' Main St',"
             " (ARRAY['Boston','Austin','Denver','Miami'])[1 + g % 4], 'https://r' || g ||"
             " '.example',"
-            " (ARRAY['Italian','Thai','Cuban','Indian','American'])[1 + g % 5],"
+            " ARRAY[(ARRAY['Italian','Thai','Cuban','Indian','American'])[1 + g % 5]],"
             " 'Pat' || g || ' Jones', 'pat' || g || '@r.example',"
             " CASE WHEN g % 3 = 0 THEN NULL ELSE '+1 555 01' || g END"
             " FROM generate_series(1, :n) g"
@@ -74,7 +74,8 @@ def setup(conn: Connection, restaurants: int, steps: int, templates: int) -> lis
     )
     message_template = conn.execute(
         text(
-            "INSERT INTO message_templates (organisation_id, name, content) VALUES (:o, 'Welcome',"
+            "INSERT INTO message_templates (organisation_id, name, type, message_content)"
+            " VALUES (:o, 'Welcome', 'email',"
             " 'Welcome {first_name}! {restaurant_name} is now part of {organisation_name}"
             " ({current_year}).') RETURNING id"
         ),
@@ -82,8 +83,9 @@ def setup(conn: Connection, restaurants: int, steps: int, templates: int) -> lis
     ).scalar_one()
     task_template = conn.execute(
         text(
-            "INSERT INTO task_templates (organisation_id, name, default_message) VALUES (:o,"
-            " 'Check-in', 'How is everything at {restaurant_name}, {first_name}?') RETURNING id"
+            "INSERT INTO task_templates (organisation_id, name, type, default_message) VALUES (:o,"
+            " 'Check-in', 'call', 'How is everything at {restaurant_name}, {first_name}?')"
+            " RETURNING id"
         ),
         {"o": ORG},
     ).scalar_one()
@@ -125,7 +127,12 @@ def setup(conn: Connection, restaurants: int, steps: int, templates: int) -> lis
 
 def rendered_sql(message: str) -> str:
     """Nested replace() of every variable (the baseline's rendering)."""
-    values = {v: f"COALESCE(r.{c}, '')" for v, c in RESTAURANT_COLUMNS.items()}
+    values = {
+        v: f"COALESCE(array_to_string(r.{c}, ', '), '')"
+        if c == "cuisine"
+        else f"COALESCE(r.{c}, '')"
+        for v, c in RESTAURANT_COLUMNS.items()
+    }
     values.update(
         {
             "first_name": "COALESCE(split_part(r.contact_name, ' ', 1), '')",
@@ -174,8 +181,8 @@ def baseline(conn: Connection, template_id: str) -> None:
             " JOIN sequence_steps s ON s.sequence_template_id = si.sequence_template_id"
             " LEFT JOIN message_templates mt ON mt.id = s.message_template_id"
             " LEFT JOIN task_templates tt ON tt.id = s.task_template_id"
-            " CROSS JOIN LATERAL (SELECT COALESCE(mt.content, tt.default_message, s.custom_message)"
-            " AS msg) m WHERE si.sequence_template_id = :t"
+            " CROSS JOIN LATERAL (SELECT COALESCE(mt.message_content, tt.default_message,"
+            " s.custom_message) AS msg) m WHERE si.sequence_template_id = :t"
         ),
         {"t": template_id},
     )

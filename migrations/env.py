@@ -11,6 +11,7 @@ from alembic import context
 
 config = context.config
 version_table = config.get_main_option("version_table") or "seqctl_alembic_version"
+version_table_schema = config.get_main_option("version_table_schema") or None
 
 
 def run_offline() -> None:
@@ -18,10 +19,14 @@ def run_offline() -> None:
         dialect_name="postgresql",
         literal_binds=True,
         version_table=version_table,
+        version_table_schema=version_table_schema,
         transactional_ddl=True,
         output_buffer=config.attributes.get("output_buffer"),
     )
     with context.begin_transaction():
+        if version_table_schema:
+            # the version table's own schema, created before Alembic creates the table in it
+            context.execute(f"CREATE SCHEMA IF NOT EXISTS {version_table_schema}")
         context.run_migrations()
 
 
@@ -32,6 +37,7 @@ def run_online() -> None:
     context.configure(
         connection=connection,
         version_table=version_table,
+        version_table_schema=version_table_schema,
         transactional_ddl=True,
     )
     with context.begin_transaction():

@@ -19,8 +19,7 @@ from sqlalchemy.pool import NullPool
 from .config import Settings, describe_host, mask_url, sqlalchemy_url
 from .errors import DatabaseError, DatabaseUnavailable, Refused, SchemaNotMigrated
 
-HEAD_REVISION = "004"
-VERSION_TABLE = "seqctl_alembic_version"
+HEAD_REVISION = "005"
 
 
 @dataclass
@@ -175,7 +174,8 @@ def from_driver_error(error: exc.DBAPIError, url: str) -> Exception:
             hint="run `seqctl db upgrade`",
         )
     suffix = f" [SQLSTATE {sqlstate}]" if sqlstate else ""
-    return DatabaseError(f"database error: {detail}{suffix}")
+    hint = getattr(getattr(error.orig, "diag", None), "message_hint", None)
+    return DatabaseError(f"database error: {detail}{suffix}", hint=hint or None)
 
 
 def _detail(error: exc.DBAPIError) -> str:
@@ -205,7 +205,11 @@ def require_migrated(conn: Connection, url: str) -> None:
 
 
 def current_revision(conn: Connection) -> str | None:
-    exists = conn.execute(text("SELECT to_regclass(:t)"), {"t": f"public.{VERSION_TABLE}"}).scalar()
-    if exists is None:
-        return None
-    return conn.execute(text(f"SELECT version_num FROM public.{VERSION_TABLE}")).scalar()
+    """The recorded revision: in seqctl's schema, else where an older seqctl kept it."""
+    from .migrate import LEGACY_VERSION_SCHEMA, VERSION_SCHEMA, VERSION_TABLE
+
+    for schema in (VERSION_SCHEMA, LEGACY_VERSION_SCHEMA):
+        table = f"{schema}.{VERSION_TABLE}"
+        if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
+            return conn.execute(text(f"SELECT version_num FROM {table}")).scalar()
+    return None

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from .crm_schema import MESSAGE_CONTENT, MESSAGE_SUBJECT, PROFILE_NAME, crm_columns
+
 NAMESPACE = uuid.UUID("6f1c2a9e-3c1d-4a59-9a0e-5d3c7f1b2e40")
 ORGANISATION = "Demo Restaurant Group"
 
@@ -22,7 +24,7 @@ def demo_id(kind: str, name: str) -> str:
 
 USERS = [
     ("alex@demo.example", "Alex Morgan", "admin"),
-    ("sam@demo.example", "Sam Patel", "member"),
+    ("sam@demo.example", "Sam Patel", "user"),
 ]
 
 RESTAURANTS: list[dict[str, str | None]] = [
@@ -88,6 +90,20 @@ RESTAURANTS: list[dict[str, str | None]] = [
     },
 ]
 
+# the restaurant columns the demo fills, where the table has them (name is required)
+RESTAURANT_COLUMNS = (
+    "name",
+    "email",
+    "phone",
+    "address",
+    "city",
+    "website",
+    "cuisine",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+)
+
 TASK_TEMPLATES = [
     (
         "Intro call script",
@@ -130,7 +146,28 @@ MESSAGE_TEMPLATES = [
 
 
 def load_demo(conn: Connection) -> dict[str, Any]:
-    """Create the demo organisation and its data where missing; return counts."""
+    """Create the demo organisation and its data where missing; return counts.
+
+    Works on seqctl's own CRM tables and on the application's (``profiles.name``,
+    ``message_templates.message_content``/``subject_line``, ``restaurants.cuisine text[]``),
+    and on the known older variants; a database lacking a column it must fill is refused
+    before anything is written."""
+    columns = crm_columns(conn)
+    needed_by = "seqctl demo"
+    profile_name = columns.require(*PROFILE_NAME, needed_by=needed_by)
+    content = columns.require(*MESSAGE_CONTENT, needed_by=needed_by)
+    subject = columns.optional(*MESSAGE_SUBJECT)
+    for table, column in (
+        ("organisations", "name"),
+        ("profiles", "organisation_id"),
+        ("profiles", "email"),
+        ("restaurants", "organisation_id"),
+        ("restaurants", "name"),
+        ("task_templates", "default_message"),
+    ):
+        columns.require(table, (column,), needed_by=needed_by)
+    restaurant_columns = columns.present("restaurants", RESTAURANT_COLUMNS)
+    cuisine_type = columns.type_of("restaurants", "cuisine") or "text"
     org_id = demo_id("organisation", ORGANISATION)
     conn.execute(
         text(
@@ -139,7 +176,7 @@ def load_demo(conn: Connection) -> dict[str, Any]:
         {"id": org_id, "name": ORGANISATION},
     )
     users = [
-        {"id": demo_id("user", email), "email": email, "full_name": name, "role": role}
+        {"id": demo_id("user", email), "email": email, "name": name, "role": role}
         for email, name, role in USERS
     ]
     conn.execute(
@@ -152,23 +189,34 @@ def load_demo(conn: Connection) -> dict[str, Any]:
     )
     conn.execute(
         text(
-            "INSERT INTO profiles (id, organisation_id, email, full_name, role) "
-            "SELECT u.id, CAST(:org AS uuid), u.email, u.full_name, u.role FROM "
-            "jsonb_to_recordset(CAST(:rows AS jsonb)) "
-            "AS u(id uuid, email text, full_name text, role text) ON CONFLICT DO NOTHING"
+            f"INSERT INTO profiles (id, organisation_id, email, {profile_name}"
+            + (", role" if columns.has("profiles", "role") else "")
+            + ") SELECT u.id, CAST(:org AS uuid), u.email, u.name"
+            + (", u.role" if columns.has("profiles", "role") else "")
+            + " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
+            "AS u(id uuid, email text, name text, role text) ON CONFLICT DO NOTHING"
         ),
         {"rows": json.dumps(users), "org": org_id},
     )
-    restaurants = [{"id": demo_id("restaurant", str(r["name"])), **r} for r in RESTAURANTS]
+    restaurants = [
+        {
+            "id": demo_id("restaurant", str(r["name"])),
+            **r,
+            "cuisine": [r["cuisine"]] if cuisine_type.endswith("[]") else r["cuisine"],
+        }
+        for r in RESTAURANTS
+    ]
+    record = ", ".join(
+        f"{c} {cuisine_type if c == 'cuisine' else 'text'}" for c in restaurant_columns
+    )
     conn.execute(
         text(
-            "INSERT INTO restaurants (id, organisation_id, name, email, phone, address, city, "
-            "website, cuisine, contact_name, contact_email, contact_phone) "
-            "SELECT r.id, CAST(:org AS uuid), r.name, r.email, r.phone, r.address, r.city, "
-            "r.website, r.cuisine, r.contact_name, r.contact_email, r.contact_phone FROM "
-            "jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id uuid, name text, email text, "
-            "phone text, address text, city text, website text, cuisine text, contact_name text, "
-            "contact_email text, contact_phone text) ON CONFLICT (id) DO NOTHING"
+            "INSERT INTO restaurants (id, organisation_id, "
+            + ", ".join(restaurant_columns)
+            + ") SELECT r.id, CAST(:org AS uuid), "
+            + ", ".join(f"r.{c}" for c in restaurant_columns)
+            + f" FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id uuid, {record}) "
+            "ON CONFLICT (id) DO NOTHING"
         ),
         {"rows": json.dumps(restaurants), "org": org_id},
     )
@@ -198,8 +246,11 @@ def load_demo(conn: Connection) -> dict[str, Any]:
     ]
     conn.execute(
         text(
-            "INSERT INTO message_templates (id, organisation_id, name, type, subject, content) "
-            "SELECT m.id, CAST(:org AS uuid), m.name, m.type, m.subject, m.content FROM "
+            f"INSERT INTO message_templates (id, organisation_id, name, type, {content}"
+            + (f", {subject}" if subject else "")
+            + ") SELECT m.id, CAST(:org AS uuid), m.name, m.type, m.content"
+            + (", m.subject" if subject else "")
+            + " FROM "
             "jsonb_to_recordset(CAST(:rows AS jsonb)) AS m(id uuid, name text, type text, "
             "subject text, content text) ON CONFLICT (id) DO NOTHING"
         ),

@@ -90,5 +90,7 @@ def variable_values(
 def _text(value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, list | tuple):  # text[] (restaurants.cuisine): "Burgers, American"
+        value = ", ".join(str(item).strip() for item in value if str(item).strip())
     result = str(value).strip()
     return result or None

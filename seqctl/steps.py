@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from .crm_schema import MESSAGE_CONTENT, crm_columns
 from .errors import InvalidInput
 from .model import Organisation
 from .rendering import CompiledMessage, compile_message
@@ -46,12 +47,15 @@ def load_steps(conn: Connection, template: Template, org: Organisation) -> list[
     mix"): a step linked to any other one (another organisation's, or one row level
     security hides) is refused, naming the step, and its text is never read.
     """
+    content = crm_columns(conn).require(
+        *MESSAGE_CONTENT, needed_by="starting a step that uses a message template"
+    )
     rows = conn.execute(
         text(
             "SELECT s.id, s.step_order, s.name, s.description, s.type, s.priority, "
             "s.task_template_id, s.message_template_id, s.delay_value, s.delay_unit, "
-            "COALESCE(NULLIF(mt.content, ''), NULLIF(tt.default_message, ''), s.custom_message) "
-            "AS message, "
+            f"COALESCE(NULLIF(mt.{content}, ''), NULLIF(tt.default_message, ''), "
+            "s.custom_message) AS message, "
             "s.message_template_id IS NOT NULL AND mt.id IS NULL AS foreign_message, "
             "s.task_template_id IS NOT NULL AND tt.id IS NULL AS foreign_task "
             "FROM sequence_steps s "

@@ -41,24 +41,26 @@ profiles = Table(
     Column("id", UUID(as_uuid=False), primary_key=True),
     Column("organisation_id", UUID(as_uuid=False), ForeignKey("organisations.id")),
     Column("email", Text),
-    Column("full_name", Text),
+    Column("name", Text),
 )
 
 restaurants = Table(
     "restaurants",
     metadata,
     Column("id", UUID(as_uuid=False), primary_key=True),
-    Column("organisation_id", UUID(as_uuid=False), ForeignKey("organisations.id"), nullable=False),
+    Column("organisation_id", UUID(as_uuid=False), ForeignKey("organisations.id")),
     Column("name", Text, nullable=False),
     Column("email", Text),
     Column("phone", Text),
     Column("address", Text),
     Column("city", Text),
     Column("website", Text),
-    Column("cuisine", Text),
+    Column("cuisine", ARRAY(Text)),
     Column("contact_name", Text),
     Column("contact_email", Text),
     Column("contact_phone", Text),
+    Column("organisation_name", Text),
+    Column("assigned_sales_rep", UUID(as_uuid=False)),
 )
 
 task_templates = Table(
@@ -71,6 +73,8 @@ task_templates = Table(
     Column("type", Text),
     Column("priority", Text),
     Column("default_message", Text),
+    Column("subject_line", Text),
+    Column("is_active", Boolean),
 )
 
 message_templates = Table(
@@ -80,8 +84,9 @@ message_templates = Table(
     Column("organisation_id", UUID(as_uuid=False), nullable=False),
     Column("name", Text, nullable=False),
     Column("type", Text),
-    Column("subject", Text),
-    Column("content", Text),
+    Column("message_content", Text),
+    Column("subject_line", Text),
+    Column("is_active", Boolean),
 )
 
 sequence_templates = Table(
@@ -167,6 +172,8 @@ tasks = Table(
     Column("priority", Text, nullable=False),
     Column("message", Text),
     Column("message_rendered", Text),
+    Column("subject_line", Text),
+    Column("subject_line_rendered", Text),
     Column("due_date", DateTime(timezone=True)),
     Column("completed_at", DateTime(timezone=True)),
     Column("cancelled_at", DateTime(timezone=True)),

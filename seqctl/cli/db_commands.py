@@ -9,7 +9,8 @@ import typer
 from .app import OutputFormat, app, emit_json, err, open_db, out
 
 db_app = typer.Typer(
-    help="Database migrations (Alembic revisions 001–004 of the design document).\n\n"
+    help="Database migrations (Alembic revisions 001–004 of the design document, 005 the "
+    "application's subject lines and demo meetings).\n\n"
     "Examples:\n\n  seqctl db upgrade\n\n  seqctl db current\n\n  seqctl db downgrade base\n\n"
     "  seqctl db sql > review.sql",
     no_args_is_help=True,
@@ -20,15 +21,26 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 def db_upgrade(
     ctx: typer.Context,
-    revision: Annotated[str, typer.Argument(help="Target revision (001–004 or head).")] = "head",
+    revision: Annotated[str, typer.Argument(help="Target revision (001–005 or head).")] = "head",
 ) -> None:
     """Apply migrations up to REVISION (default: head), in one transaction."""
     from ..migrate import current, upgrade
 
     with open_db(ctx, require_schema=False, migrate_embedded=False) as db, db.begin() as conn:
         before = current(conn)
-        upgrade(conn, revision)
+        adopted = upgrade(conn, revision)
         after = current(conn)
+    if adopted is not None:
+        err(
+            f"adopted the existing sequence tables at revision {adopted.revision}: "
+            f"{len(adopted.differences)} difference(s) from the design"
+            + (":" if adopted.differences else "")
+        )
+        for difference in adopted.differences:
+            err(f"  - {difference}")
+        for applied in adopted.applied:
+            err(f"  applied: {applied}")
+        before = adopted.revision
     if before == after:
         err(f"database already at revision {after}")
     else:
@@ -39,13 +51,15 @@ def db_upgrade(
 def db_downgrade(
     ctx: typer.Context,
     revision: Annotated[
-        str, typer.Argument(help="Target revision: 001–003, base, or -1 for one step back.")
+        str, typer.Argument(help="Target revision: 001–004, base, or -1 for one step back.")
     ],
 ) -> None:
     """Roll migrations back to REVISION with the design document's rollback scripts.
 
     Pre-existing CRM tables (organisations, restaurants, tasks, …) are never dropped; rolling
-    back 004 keeps every task and drops only its sequence columns.
+    back 004 keeps every task and drops only its sequence columns. Sequence tables that
+    `db upgrade` adopted (made by the application) are never dropped either: `base` removes
+    only seqctl's own additions and bookkeeping.
     """
     from ..migrate import current, downgrade
 
@@ -91,7 +105,7 @@ def db_sql(
     start, sep, end = revisions.partition(":")
     if not sep or not start or not end:
         raise UsageError(f"expected a range FROM:TO, got {revisions!r}", hint="e.g. base:head")
-    order = ["base", "001", "002", "003", "004", "head"]
+    order = ["base", "001", "002", "003", "004", "005", "head"]
     if start not in order or end not in order:
         raise UsageError(
             f"unknown revision in {revisions!r}", hint="revisions: " + ", ".join(order)

@@ -40,7 +40,7 @@ def server_running(cwd: Path) -> bool:
 def test_embedded_default_migrates_and_stops(tmp_path: Path) -> None:
     result = seqctl(tmp_path, "db", "current")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "004 (head)"
+    assert result.stdout.strip() == "005 (head)"
     assert "embedded PostgreSQL" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert (tmp_path / ".seqctl" / "pgdata" / "PG_VERSION").exists()
@@ -71,4 +71,4 @@ def test_an_interrupted_initdb_is_redone(tmp_path: Path) -> None:
     (pgdata / "PG_VERSION").write_text("18\n")  # half-made: no ready marker
     result = seqctl(tmp_path, "db", "current")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "004 (head)"
+    assert result.stdout.strip() == "005 (head)"

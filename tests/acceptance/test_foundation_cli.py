@@ -97,11 +97,11 @@ def test_db_upgrade_current_downgrade(cli: Cli, server_url: str) -> None:
         assert json.loads(current.stdout) == {
             "format_version": "1",
             "revision": "002",
-            "head": "004",
+            "head": "005",
             "up_to_date": False,
         }
         assert cli("--database-url", url, "db", "upgrade").exit_code == 0
-        assert cli("--database-url", url, "db", "current").stdout.strip() == "004 (head)"
+        assert cli("--database-url", url, "db", "current").stdout.strip() == "005 (head)"
         assert cli("--database-url", url, "db", "downgrade", "base").exit_code == 0
         assert cli("--database-url", url, "db", "current").stdout.strip() == "base"
     finally:

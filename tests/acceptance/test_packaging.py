@@ -44,6 +44,7 @@ def test_wheel_carries_migrations_and_schemas(wheel: Path) -> None:
         "002_create_sequence_steps",
         "003_create_sequence_instances",
         "004_alter_tasks_add_sequence_columns",
+        "005_add_subject_line_demo_meeting_to_sequence_steps",
     ):
         assert f"seqctl/_data/migrations/versions/{revision}.py" in names
     assert "seqctl/_data/migrations/env.py" in names

@@ -165,15 +165,15 @@ def revision_of(url: str) -> str | None:
     return found
 
 
-def test_revisions_are_001_to_004() -> None:
-    assert [r[0] for r in revisions()] == ["001", "002", "003", "004"]
-    assert [r[1] for r in revisions()] == [None, "001", "002", "003"]
+def test_revisions_are_001_to_005() -> None:
+    assert [r[0] for r in revisions()] == ["001", "002", "003", "004", "005"]
+    assert [r[1] for r in revisions()] == [None, "001", "002", "003", "004"]
     assert revisions()[-1][0] == HEAD_REVISION
 
 
 def test_upgrade_creates_every_object_of_the_document(empty_database_url: str) -> None:
     url = empty_database_url
-    migrate(url, "head")
+    migrate(url, "004")
     assert revision_of(url) == "004"
     found = catalog.indexes(url)
     for name, definition in EXPECTED_INDEXES.items():
@@ -246,7 +246,7 @@ def test_step_by_step_downgrade(empty_database_url: str, target: str) -> None:
     present = [t for t in catalog.SEQUENCE_TABLES if catalog.table_exists(url, f"public.{t}")]
     assert present == list(catalog.SEQUENCE_TABLES[:expected_tables])
     migrate(url, "head")
-    assert revision_of(url) == "004"
+    assert revision_of(url) == HEAD_REVISION
 
 
 def test_downgrade_keeps_preexisting_tables_and_rows(database_url: str) -> None:

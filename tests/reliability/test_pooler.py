@@ -21,7 +21,7 @@ def test_pooler_is_in_transaction_mode(pooled_url: str) -> None:
 
 
 def test_migrations_and_demo_through_the_pooler(cli: Cli, pooled_url: str) -> None:
-    assert cli("--database-url", pooled_url, "db", "current").stdout.strip() == "004 (head)"
+    assert cli("--database-url", pooled_url, "db", "current").stdout.strip() == "005 (head)"
     for _ in range(3):  # repeated runs: no 'prepared statement already exists'
         result = cli("--database-url", pooled_url, "demo")
         assert result.exit_code == 0, result.stderr
