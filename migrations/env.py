@@ -42,7 +42,22 @@ def _drop_version_table_at_base() -> None:
     in the same transaction as the downgrade, so that `db downgrade base` and the script of
     `db sql …:base` leave the database as it was before seqctl.
     """
-    context.execute(DropTable(_version_table()))
+    table = _version_table()
+    context.execute(DropTable(table))
+    if table.schema and table.schema != "public":
+        # a schema of its own, once the version table was the last thing in it
+        schema = context.get_context().impl.dialect.identifier_preparer.quote_schema(table.schema)
+        context.execute(
+            VerbatimSQL(
+                f"""DO $seqctl$
+BEGIN
+  DROP SCHEMA {schema};
+EXCEPTION WHEN dependent_objects_still_exist THEN
+  NULL;
+END
+$seqctl$"""
+            )
+        )
 
 
 def _require_starting_revision(revision: str) -> None:
