@@ -107,7 +107,7 @@ def _confirm_losses(where: str, revision: str, losses: list[Loss]) -> None:
         raise Refused(
             f"db downgrade {revision} would destroy the rows listed above and no terminal is "
             "attached to confirm it; nothing was changed",
-            hint=f"export what you need first (`seqctl export`), then run "
+            hint="review them with `seqctl status`; to drop them anyway, run "
             f"`seqctl db downgrade {revision} --yes`",
         )
     if not typer.confirm("Downgrade and lose these rows? This cannot be undone", err=True):
