@@ -42,6 +42,8 @@ BEGIN
   IF to_regproc('uuid_generate_v4') IS NULL THEN
     CREATE FUNCTION public.uuid_generate_v4() RETURNS uuid
       LANGUAGE sql VOLATILE PARALLEL SAFE AS 'SELECT gen_random_uuid()';
+    -- the mark by which `db downgrade base` knows this one is seqctl's to drop
+    COMMENT ON FUNCTION public.uuid_generate_v4() IS 'created by seqctl';
   END IF;
 END
 $seqctl$;
@@ -338,6 +340,30 @@ BEGIN
       '(SELECT organisation_id FROM public.profiles WHERE id = auth.uid()))',
       crm_table || '_org_policy', crm_table);
   END LOOP;
+END
+$seqctl$;
+"""
+
+# The comment that marks a public.uuid_generate_v4() as seqctl's own (see above).
+UUID_FUNCTION_MARK = "created by seqctl"
+
+# Undoes the one pre-existing object seqctl may add to a real Supabase database (where the
+# extension lives in `extensions`, off the search path): its public.uuid_generate_v4(),
+# dropped only when it carries seqctl's mark and nothing (a column default of a table seqctl
+# keeps, the application's own objects) depends on it. Never anyone else's function.
+DROP_UUID_FUNCTION_SQL = rf"""
+DO $seqctl$
+DECLARE
+  created regprocedure := to_regprocedure('public.uuid_generate_v4()');
+BEGIN
+  IF created IS NOT NULL
+     AND obj_description(created, 'pg_proc') IS NOT DISTINCT FROM '{UUID_FUNCTION_MARK}'
+     AND NOT EXISTS (
+       SELECT 1 FROM pg_depend
+       WHERE refclassid = 'pg_proc'::regclass AND refobjid = created
+     ) THEN
+    DROP FUNCTION public.uuid_generate_v4();
+  END IF;
 END
 $seqctl$;
 """

@@ -9,7 +9,7 @@ Revises: None
 
 from alembic import op
 
-from seqctl.preexisting import PREEXISTING_SQL
+from seqctl.preexisting import DROP_UUID_FUNCTION_SQL, PREEXISTING_SQL
 
 revision = "001"
 down_revision = None
@@ -83,3 +83,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(DOWNGRADE_SQL.strip().rstrip(";"))
+    # seqctl's public.uuid_generate_v4(), if it made one that nothing else uses
+    op.execute(DROP_UUID_FUNCTION_SQL.strip().rstrip(";"))

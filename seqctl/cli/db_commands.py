@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..errors import Refused
 from .app import OutputFormat, app, emit_json, err, open_db, out
+
+if TYPE_CHECKING:
+    from ..migrate import Loss
 
 db_app = typer.Typer(
     help="Database migrations (Alembic revisions 001–004 of the design document, 005 the "
     "application's subject lines and demo meetings).\n\n"
     "Examples:\n\n  seqctl db upgrade\n\n  seqctl db current\n\n  seqctl db downgrade base\n\n"
-    "  seqctl db sql > review.sql",
+    "  seqctl db sql > review.sql\n\n"
+    "Where seqctl may not connect, migrate with its SQL instead:\n\n"
+    '  seqctl db sql base:head | psql -v ON_ERROR_STOP=1 "$DATABASE_URL"',
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
@@ -53,21 +60,84 @@ def db_downgrade(
     revision: Annotated[
         str, typer.Argument(help="Target revision: 001–004, base, or -1 for one step back.")
     ],
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Drop sequence instances, templates and steps and unlink tasks without "
+            "asking (needed when not run from a terminal).",
+        ),
+    ] = False,
 ) -> None:
     """Roll migrations back to REVISION with the design document's rollback scripts.
 
     Pre-existing CRM tables (organisations, restaurants, tasks, …) are never dropped; rolling
     back 004 keeps every task and drops only its sequence columns. Sequence tables that
     `db upgrade` adopted (made by the application) are never dropped either: `base` removes
-    only seqctl's own additions and bookkeeping.
+    only seqctl's own additions and bookkeeping. A rollback that would drop instances,
+    templates or steps, or unlink tasks, lists them per organisation first and needs --yes
+    or a terminal's confirmation.
     """
-    from ..migrate import current, downgrade
+    from ..migrate import current, downgrade, downgrade_losses
 
-    with open_db(ctx, require_schema=False, migrate_embedded=False) as db, db.begin() as conn:
-        before = current(conn)
-        downgrade(conn, revision)
-        after = current(conn)
+    with open_db(ctx, require_schema=False, migrate_embedded=False) as db:
+        confirmed = []
+        if not yes:
+            with db.connect() as conn:
+                confirmed = downgrade_losses(conn, revision)
+            if confirmed:
+                _confirm_losses(db.display, revision, confirmed)
+        with db.begin() as conn:
+            before = current(conn)
+            losses = downgrade_losses(conn, revision, lock=True)
+            if not yes:
+                _refuse_new_losses(revision, confirmed, losses)
+            downgrade(conn, revision)
+            after = current(conn)
     err(f"downgraded {db.display}: {before or 'base'} -> {after or 'base'}")
+    for line in _loss_lines(losses):
+        err(f"  {line}")
+
+
+def _inert(value: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
+
+
+def _loss_lines(losses: list[Loss]) -> list[str]:
+    return [
+        f"{loss.count:,} {loss.what} — organisation "
+        f"{_inert(loss.organisation) + ' ' if loss.organisation else ''}({loss.organisation_id})"
+        for loss in losses
+    ]
+
+
+def _confirm_losses(where: str, revision: str, losses: list[Loss]) -> None:
+    """Lists what the downgrade destroys; asks on a terminal, else refuses without --yes."""
+    err(f"db downgrade {revision} on {where} would lose:")
+    for line in _loss_lines(losses):
+        err(f"  {line}")
+    if not sys.stdin.isatty():
+        raise Refused(
+            f"db downgrade {revision} would destroy the rows listed above and no terminal is "
+            "attached to confirm it; nothing was changed",
+            hint="review them with `seqctl status`; to drop them anyway, run "
+            f"`seqctl db downgrade {revision} --yes`",
+        )
+    if not typer.confirm("Downgrade and lose these rows? This cannot be undone", err=True):
+        raise Refused(f"db downgrade {revision} cancelled; nothing was changed")
+
+
+def _refuse_new_losses(revision: str, confirmed: list[Loss], losses: list[Loss]) -> None:
+    """Refuses when more would be lost than was listed (rows written meanwhile)."""
+    agreed = {loss.key: loss.count for loss in confirmed}
+    more = [loss for loss in losses if loss.count > agreed.get(loss.key, 0)]
+    if more:
+        raise Refused(
+            f"db downgrade {revision}: rows were added since the list was shown "
+            f"({'; '.join(_loss_lines(more))}); nothing was changed",
+            hint=f"run `seqctl db downgrade {revision}` again to review the new list",
+        )
 
 
 @db_app.command("current")
@@ -95,22 +165,39 @@ def db_current(
 def db_sql(
     revisions: Annotated[
         str,
-        typer.Argument(help="Range FROM:TO, e.g. base:head, 002:004, or 004:base to roll back."),
+        typer.Argument(help="Range FROM:TO, e.g. base:head, 002:004, or head:base to roll back."),
     ] = "base:head",
 ) -> None:
-    """Print the SQL of a migration range for review, without touching a database."""
+    """Print the SQL of a migration range, to review and run without seqctl.
+
+    This is the way to migrate a database seqctl may not connect to: the script runs as
+    printed in psql or in Supabase's SQL editor, in one transaction, and records the
+    revision in seqctl's version table, so that `seqctl db current` and every other
+    command see the result. A script that starts at a revision refuses to run on a
+    database at another one. Example:
+
+      seqctl db sql base:head | psql -v ON_ERROR_STOP=1 "$DATABASE_URL"
+    """
     from ..errors import UsageError
     from ..migrate import offline_sql
+    from ..migrate import revisions as all_revisions
 
     start, sep, end = revisions.partition(":")
     if not sep or not start or not end:
         raise UsageError(f"expected a range FROM:TO, got {revisions!r}", hint="e.g. base:head")
-    order = ["base", "001", "002", "003", "004", "005", "head"]
-    if start not in order or end not in order:
+    known = [rev for rev, _down, _doc in all_revisions()]
+    order = ["base", *known]
+    names = {"head": known[-1], **{rev: rev for rev in order}}
+    if start not in names or end not in names:
         raise UsageError(
-            f"unknown revision in {revisions!r}", hint="revisions: " + ", ".join(order)
+            f"unknown revision in {revisions!r}", hint="revisions: " + ", ".join([*order, "head"])
         )
-    going_down = order.index(start) > order.index(end)
+    if names[start] == names[end]:
+        raise UsageError(
+            f"the range {revisions!r} is empty (both ends are revision {names[end]})",
+            hint=f"e.g. {names[start]}:head, or base:head for the whole schema",
+        )
+    going_down = order.index(names[start]) > order.index(names[end])
     out(offline_sql(revisions, downgrade_sql=going_down))
 
 

@@ -137,7 +137,8 @@ def _template_with_demo_meeting(url: str) -> None:
 
 def test_rollback_of_005_refuses_demo_meeting_steps(database_url: str, cli: Any) -> None:
     _template_with_demo_meeting(database_url)
-    result = cli("--database-url", database_url, "db", "downgrade", "004")
+    # --yes: past the question about what would be lost, to the refusal itself
+    result = cli("--database-url", database_url, "db", "downgrade", "004", "--yes")
     assert result.exit_code == 1
     assert "1 step(s) are demo_meeting steps" in result.stderr
     assert "change those steps to another type" in result.stderr
@@ -149,7 +150,9 @@ def test_rollback_of_005_refuses_demo_meeting_steps(database_url: str, cli: Any)
     assert cli("--database-url", database_url, "db", "current").stdout.strip() == "005 (head)"
     with psycopg.connect(database_url) as conn:
         conn.execute("UPDATE sequence_steps SET type = 'call'")
-    assert cli("--database-url", database_url, "db", "downgrade", "004").exit_code == 0
+    # the subject line is lost by the rollback, so it asks first, then goes with --yes
+    assert cli("--database-url", database_url, "db", "downgrade", "004").exit_code == 1
+    assert cli("--database-url", database_url, "db", "downgrade", "004", "--yes").exit_code == 0
     assert catalog.rows(database_url, "SELECT type FROM sequence_steps") == [("call",)]
 
 
