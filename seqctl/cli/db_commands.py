@@ -54,11 +54,11 @@ def db_upgrade(
         err(f"upgraded {db.display}: {before or 'base'} -> {after}")
 
 
-@db_app.command("downgrade")
+@db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
 def db_downgrade(
     ctx: typer.Context,
     revision: Annotated[
-        str, typer.Argument(help="Target revision: 001–004, base, or -1 for one step back.")
+        str, typer.Argument(help="Target revision: 001–005, base, or -1 for one step back.")
     ],
     yes: Annotated[
         bool,
@@ -79,8 +79,15 @@ def db_downgrade(
     templates or steps, or unlink tasks, lists them per organisation first and needs --yes
     or a terminal's confirmation.
     """
-    from ..migrate import current, downgrade, downgrade_losses
+    from ..errors import UsageError
+    from ..migrate import current, downgrade, downgrade_losses, revisions
 
+    known = ["base", *(rev for rev, _down, _doc in revisions())]
+    if revision not in known and not (revision[:1] == "-" and revision[1:].isdigit()):
+        raise UsageError(
+            f"unknown revision {revision!r}",
+            hint="a revision (" + ", ".join(known) + ") or -N for N steps back",
+        )
     with open_db(ctx, require_schema=False, migrate_embedded=False) as db:
         confirmed = []
         if not yes:

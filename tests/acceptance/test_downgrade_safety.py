@@ -131,7 +131,7 @@ def test_rolling_back_004_alone_asks_too_because_it_unlinks_tasks(
     # from 004, so that "-1" means rolling back 004 alone (005 on top loses nothing here)
     assert cli("--database-url", database_url, "db", "downgrade", "004").exit_code == 0
     before = _state(database_url)
-    for target in (["003"], ["--", "-1"]):
+    for target in (["003"], ["-1"], ["--", "-1"]):
         result = cli("--database-url", database_url, "db", "downgrade", *target)
         assert result.exit_code == 1, result.stderr
         assert "3 task(s) unlinked" in result.stderr
@@ -224,3 +224,14 @@ def test_rolling_back_005_asks_before_dropping_subject_lines(cli: Cli, database_
     result = cli("--database-url", database_url, "db", "downgrade", "004", "--yes")
     assert result.exit_code == 0, result.stderr
     assert _revision(database_url) == "004"
+
+
+@pytest.mark.parametrize("target", ["--bogus", "999", "-x", ""])
+def test_unknown_downgrade_target_is_a_usage_error(
+    cli: Cli, database_url: str, target: str
+) -> None:
+    result = cli("--database-url", database_url, "db", "downgrade", target)
+    assert result.exit_code == 64, result.stderr
+    assert "unknown revision" in result.stderr
+    assert "internal error" not in result.stderr
+    assert _revision(database_url) == "005"
