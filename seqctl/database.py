@@ -95,6 +95,25 @@ def act_as_user(conn: Connection, user_ref: str, org_ref: str | None) -> tuple[s
     return user_id, org
 
 
+def require_member(conn: Connection, user_id: str, user_ref: str, organisation: Any) -> None:
+    """Refuse to work, as this user, on an organisation they are not a member of.
+
+    Row level security would hide the organisation's templates rather than refuse, so that
+    ``plan`` would show them all as new and ``export`` would write nothing; this says why.
+    """
+    member = conn.execute(
+        text("SELECT EXISTS (SELECT 1 FROM profiles WHERE id = :u AND organisation_id = :o)"),
+        {"u": user_id, "o": organisation.id},
+    ).scalar()
+    if not member:
+        raise Refused(
+            f"user {user_ref!r} is not a member of organisation {organisation.name!r} "
+            f"({organisation.id}); nothing was read or written",
+            hint="with --as-user, seqctl works in that user's own organisation: leave out "
+            "--org (or SEQCTL_ORG), or act as a member of the organisation",
+        )
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(
         sqlalchemy_url(url),

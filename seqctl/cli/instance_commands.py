@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import UsageError
-from .app import OutputFormat, app, emit_json, open_db, out, state, stdout_is_terminal
+from .app import (
+    OutputFormat,
+    app,
+    emit_json,
+    not_empty,
+    open_db,
+    out,
+    state,
+    stdout_is_terminal,
+)
 
 if TYPE_CHECKING:  # the database layer loads only when a command runs (start-up time)
     from sqlalchemy import Connection
@@ -26,8 +35,12 @@ if TYPE_CHECKING:  # the database layer loads only when a command runs (start-up
 PROGRESS_THRESHOLD = 20  # restaurants; fewer than this show no progress bar
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
-InstancesArg = Annotated[list[str], typer.Argument(help="Instance UUIDs.", show_default=False)]
-TasksArg = Annotated[list[str], typer.Argument(help="Task UUIDs.", show_default=False)]
+InstancesArg = Annotated[
+    list[str], typer.Argument(help="Instance UUIDs.", show_default=False, callback=not_empty)
+]
+TasksArg = Annotated[
+    list[str], typer.Argument(help="Task UUIDs.", show_default=False, callback=not_empty)
+]
 
 
 class Status(StrEnum):
@@ -97,12 +110,22 @@ def apply(
     ctx: typer.Context,
     template: Annotated[
         str,
-        typer.Option("--template", "-t", help="Template key, name or UUID.", show_default=False),
+        typer.Option(
+            "--template",
+            "-t",
+            help="Template key, name or UUID.",
+            show_default=False,
+            callback=not_empty,
+        ),
     ],
     restaurant: Annotated[
         list[str] | None,
         typer.Option(
-            "--restaurant", "-r", help="Restaurant name or UUID (repeatable).", show_default=False
+            "--restaurant",
+            "-r",
+            help="Restaurant name or UUID (repeatable).",
+            show_default=False,
+            callback=not_empty,
         ),
     ] = None,
     restaurants_file: Annotated[
@@ -120,6 +143,7 @@ def apply(
             "--assign-to",
             help="Assignee (email or UUID). Default: the acting user (--as-user).",
             show_default=False,
+            callback=not_empty,
         ),
     ] = None,
     dry_run: Annotated[
@@ -191,18 +215,28 @@ def status(
     ctx: typer.Context,
     instance: Annotated[
         str | None,
-        typer.Argument(help="Instance UUID: show its step timeline.", show_default=False),
+        typer.Argument(
+            help="Instance UUID: show its step timeline.", show_default=False, callback=not_empty
+        ),
     ] = None,
     restaurant: Annotated[
         str | None,
         typer.Option(
-            "--restaurant", "-r", help="Only this restaurant (name or UUID).", show_default=False
+            "--restaurant",
+            "-r",
+            help="Only this restaurant (name or UUID).",
+            show_default=False,
+            callback=not_empty,
         ),
     ] = None,
     template: Annotated[
         str | None,
         typer.Option(
-            "--template", "-t", help="Only this template (key, name or UUID).", show_default=False
+            "--template",
+            "-t",
+            help="Only this template (key, name or UUID).",
+            show_default=False,
+            callback=not_empty,
         ),
     ] = None,
     status: Annotated[
@@ -217,6 +251,7 @@ def status(
             "--assigned-to",
             help="Only instances assigned to this user (email or UUID).",
             show_default=False,
+            callback=not_empty,
         ),
     ] = None,
     limit: Annotated[

@@ -16,6 +16,10 @@ from ..plan import Plan
 from .app import OutputFormat, app, emit_json, err, open_db, out, state, stdout_is_terminal
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from ..config import Settings
+    from ..lookup import Organisation
     from ..sync import Confirm
 
 DEFAULT_PATH = Path("sequences")
@@ -69,6 +73,34 @@ AllowEmpty = Annotated[
 ]
 
 
+def _acting(
+    conn: Connection, settings: Settings, org_ref: str | None
+) -> tuple[str | None, str | None]:
+    """With --as-user, switch this transaction to row level security as that user (or refuse,
+    exit 64, where the database cannot); the user id and the organisation to work on."""
+    if not settings.user:
+        return None, org_ref
+    from ..database import act_as_user
+    from ..errors import Refused
+
+    try:
+        return act_as_user(conn, settings.user, org_ref)
+    except Refused as refused:  # no 'authenticated' role: --as-user cannot be honoured
+        raise UsageError(refused.message, hint=refused.hint) from None
+
+
+def _organisation(conn: Connection, settings: Settings) -> tuple[Organisation, str | None]:
+    """The organisation to work on and the acting user's id (under RLS as them, if any)."""
+    from ..database import require_member
+    from ..lookup import resolve_organisation
+
+    user_id, org_ref = _acting(conn, settings, settings.org)
+    organisation = resolve_organisation(conn, org_ref)
+    if user_id is not None and settings.user:
+        require_member(conn, user_id, settings.user, organisation)
+    return organisation, user_id
+
+
 def _render(plan: Plan, fmt: PlanFormat, *, applied: bool) -> None:
     from ..plan_render import RENDERERS
 
@@ -117,7 +149,6 @@ def plan_command(
 
       seqctl plan --detailed-exitcode --out plan.json && echo "no changes"
     """
-    from ..lookup import resolve_organisation
     from ..plan import PlanOptions, plan_to_document
     from ..state import begin_snapshot
     from ..sync import make_plan
@@ -126,7 +157,7 @@ def plan_command(
     options = PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty)
     with open_db(ctx) as db, db.begin() as conn:
         begin_snapshot(conn)
-        organisation = resolve_organisation(conn, state(ctx).settings.org)
+        organisation, _user = _organisation(conn, state(ctx).settings)
         plan = make_plan(conn, templates, organisation, options)
     if out_file is not None:
         out_file.write_text(
@@ -195,7 +226,8 @@ def sync_command(
 
       seqctl plan --out plan.json && seqctl sync --plan plan.json
     """
-    from ..lookup import resolve_organisation, resolve_user
+    from ..database import require_member
+    from ..lookup import resolve_organisation
     from ..sync import SyncOptions, sync, sync_saved_plan
 
     if plan_file is not None and (paths or prune or adopt or allow_empty or dry_run):
@@ -210,10 +242,12 @@ def sync_command(
     templates = _load(paths) if saved is None else []
     confirm = _confirmer(yes)
     with open_db(ctx) as db, db.begin() as conn:
-        user = resolve_user(conn, settings.user) if settings.user else None
         if saved is not None:
-            if settings.org:
-                chosen = resolve_organisation(conn, settings.org)
+            user, org_ref = _acting(conn, settings, settings.org)
+            if user is not None and settings.user:
+                require_member(conn, user, settings.user, saved.organisation)
+            if org_ref:
+                chosen = resolve_organisation(conn, org_ref)
                 if chosen.id != saved.organisation.id:
                     raise UsageError(
                         f"the plan is for organisation {saved.organisation.name!r}, "
@@ -224,7 +258,7 @@ def sync_command(
                 conn, saved, lock_timeout=timeout, confirm=confirm, acting_user=user
             )
         else:
-            organisation = resolve_organisation(conn, settings.org)
+            organisation, user = _organisation(conn, settings)
             options = SyncOptions(
                 prune=prune,
                 adopt=adopt,
@@ -291,12 +325,11 @@ def export_command(
       seqctl validate sequences/ && seqctl sync --adopt sequences/
     """
     from ..export import export_templates, write_export
-    from ..lookup import resolve_organisation
     from ..state import begin_snapshot, read_state
 
     with open_db(ctx) as db, db.begin() as conn:
         begin_snapshot(conn)
-        organisation = resolve_organisation(conn, state(ctx).settings.org)
+        organisation, _user = _organisation(conn, state(ctx).settings)
         exported = export_templates(read_state(conn, organisation))
     results = write_export(exported, out_dir, force=force)
     for item, _path, _written in results:

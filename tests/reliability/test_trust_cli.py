@@ -1,0 +1,367 @@
+"""Trust rules of the command line (spec §7, §2): no secret is ever printed, an acting user is
+honoured everywhere or refused, empty identifiers are usage errors, text output is inert, and
+bad input is a one-line error with exit 64 or 1, never an internal error."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from ..acceptance.sync_helpers import write_template
+from ..conftest import Result
+from ..db.sequences_helpers import S, make_template
+
+Cli = Callable[..., Result]
+SECRET = "Hunter2-Very-Secret"
+ORG_B = "bbbbbbbb-1111-4111-8111-000000000001"
+USER_B = "bbbbbbbb-1111-4111-8111-0000000000bb"
+
+
+def assert_clean(result: Result, *secrets: str) -> None:
+    """No secret, no traceback, no internal error anywhere in the output."""
+    for secret in secrets:
+        assert secret not in result.stdout, result
+        assert secret not in result.stderr, result
+    assert "Traceback" not in result.stderr
+    assert "internal error" not in result.stderr
+
+
+# -- item 3: passwords of malformed URLs ------------------------------------------------
+
+MALFORMED_URLS = {
+    "slash": f"postgresql://alex:{SECRET[:7]}/{SECRET[8:]}@127.0.0.1:5432/crm",
+    "hash": f"postgresql://alex:{SECRET[:7]}#{SECRET[8:]}@127.0.0.1:5432/crm",
+    "question": f"postgresql://alex:{SECRET[:7]}?{SECRET[8:]}@127.0.0.1:5432/crm",
+    "keyword-value": f"host=127.0.0.1 port=5432 dbname=crm user=alex password={SECRET}",
+    "keyword-value-quoted": f"host=127.0.0.1 password='{SECRET} x' dbname=crm",
+    "query-password-bad-port": f"postgresql://alex@127.0.0.1:notaport/crm?password={SECRET}",
+    "query-password-bad-sslmode": f"postgresql://alex@127.0.0.1/crm?password={SECRET}&sslmode=x",
+    "encoded-query-key": f"postgresql://alex@127.0.0.1:99999/crm?pass%77ord={SECRET}",
+    "bad-percent": f"postgresql://alex:{SECRET}%zz@127.0.0.1/crm",
+    "bad-ipv6": f"postgresql://alex:{SECRET}@[::1/crm",
+    "unknown-parameter": f"postgresql://alex@127.0.0.1/crm?passwd={SECRET}",
+    "scheme": f"mysql://alex:{SECRET}@127.0.0.1/crm",
+}
+# every command family that reads settings; validate and schema never touch the database
+COMMANDS = {
+    "validate": ["validate"],
+    "plan": ["plan"],
+    "sync": ["sync"],
+    "sync-plan-file": ["sync", "--plan", "plan.json"],
+    "export": ["export", "--out", "exported"],
+    "apply": ["apply", "-t", "restaurant-onboarding", "-r", "Luigi's Trattoria"],
+    "apply-json": ["apply", "-t", "x", "-r", "y", "--dry-run", "--format", "json"],
+    "status": ["status"],
+    "status-json": ["status", "--format", "json"],
+    "pause": ["pause", "00000000-0000-4000-8000-000000000001"],
+    "task": ["task", "complete", "00000000-0000-4000-8000-000000000001"],
+    "advance": ["advance"],
+    "db-current": ["db", "current", "--format", "json"],
+    "db-upgrade": ["db", "upgrade"],
+    "demo": ["demo"],
+}
+
+
+def _fragments(url: str) -> list[str]:
+    """The secret, and its halves, as they appear in the URL."""
+    return [SECRET, SECRET[:7], SECRET[8:]]
+
+
+@pytest.mark.parametrize("source", ["flag", "env", "toml"])
+@pytest.mark.parametrize("form", sorted(MALFORMED_URLS))
+def test_malformed_url_never_shows_its_password(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str, source: str
+) -> None:
+    url = MALFORMED_URLS[form]
+    (tmp_path / "plan.json").write_text("{}")
+    write_template("flow")
+    for name, command in COMMANDS.items():
+        for debug in ((), ("--debug",)) if source == "flag" else ((),):
+            args: list[str] = [*debug]
+            if source == "flag":
+                args += ["--database-url", url]
+            elif source == "env":
+                monkeypatch.setenv("SEQCTL_DATABASE_URL", url)
+            else:
+                escaped = url.replace("\\", "\\\\").replace('"', '\\"')
+                (tmp_path / "seqctl.toml").write_text(f'database_url = "{escaped}"\n')
+            result = cli(*args, *command)
+            assert_clean(result, *_fragments(url))
+            if name == "validate":
+                assert result.exit_code == 0, result  # offline: the URL is never looked at
+            else:
+                assert result.exit_code == 64, (name, result)
+                assert result.stderr.startswith("error: "), result
+                assert "database URL" in result.stderr
+
+
+def test_keyword_value_dsn_is_refused_with_a_url_hint(cli: Cli) -> None:
+    result = cli("--database-url", MALFORMED_URLS["keyword-value"], "status")
+    assert result.exit_code == 64
+    assert "keyword/value connection string" in result.stderr
+    assert "postgresql://USER:PASSWORD@HOST" in result.stderr
+    assert_clean(result, SECRET)
+
+
+def test_malformed_url_shows_its_safe_parts(cli: Cli) -> None:
+    result = cli("--database-url", MALFORMED_URLS["query-password-bad-port"], "status")
+    assert result.exit_code == 64
+    assert "postgresql://…@127.0.0.1:…/crm" in result.stderr
+    slash = cli("--database-url", MALFORMED_URLS["slash"], "status")
+    assert "percent-encoded" in slash.stderr and "%2F" in slash.stderr
+
+
+def test_sslmode_bogus_is_a_usage_error_not_unreachable(cli: Cli, database_url: str) -> None:
+    result = cli("--database-url", database_url + "?sslmode=bogus", "db", "current")
+    assert result.exit_code == 64, result
+    assert "sslmode must be one of" in result.stderr
+    good = cli("--database-url", database_url + "?sslmode=disable", "db", "current")
+    assert good.exit_code == 0, good
+
+
+def test_valid_url_password_is_never_printed_even_by_a_bug(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A password that no regular expression would recognise (no 'password=', no URL around
+    it) is still masked in an internal error's traceback, because seqctl knows it."""
+    url = f"postgresql://alex:{SECRET}@127.0.0.1:1/crm"
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"bad credentials {SECRET} for alex")
+
+    monkeypatch.setattr("seqctl.database.make_engine", explode)
+    result = cli("--debug", "--database-url", url, "db", "current")
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr
+    assert SECRET not in result.stderr and SECRET not in result.stdout
+
+
+# -- item 8: empty identifiers ----------------------------------------------------------
+
+EMPTY_FLAGS = {
+    "--database-url": "--database-url",
+    "--org": "--org",
+    "--as-user": "--as-user",
+    "--timezone": "--timezone",
+}
+ENV_SETTINGS = {
+    "SEQCTL_DATABASE_URL": "SEQCTL_DATABASE_URL",
+    "DATABASE_URL": "DATABASE_URL",
+    "SEQCTL_ORG": "SEQCTL_ORG",
+    "SEQCTL_USER": "SEQCTL_USER",
+    "SEQCTL_TIMEZONE": "SEQCTL_TIMEZONE",
+}
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+@pytest.mark.parametrize("flag", sorted(EMPTY_FLAGS))
+def test_empty_global_flag_is_a_usage_error(
+    cli: Cli, database_url: str, demo_org: str, flag: str, value: str
+) -> None:
+    url = [] if flag == "--database-url" else ["--database-url", database_url]
+    write_template("flow")
+    for command in (["status"], ["plan"], ["export", "--out", "x"], ["advance"]):
+        result = cli(*url, flag, value, *command)
+        assert result.exit_code == 64, (command, result)
+        assert f"error: {flag} is empty" in result.stderr
+        assert "embedded" not in result.stderr or flag == "--database-url"
+        assert_clean(result)
+
+
+@pytest.mark.parametrize("variable", sorted(ENV_SETTINGS))
+def test_empty_environment_variable_is_a_usage_error(
+    cli: Cli, database_url: str, demo_org: str, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """An environment variable that is set but empty is an error naming it (never "unset",
+    which would silently drop row level security or fall back to the embedded server)."""
+    if "DATABASE_URL" not in variable:
+        monkeypatch.setenv("SEQCTL_DATABASE_URL", database_url)
+    monkeypatch.setenv(variable, "")
+    result = cli("status")
+    assert result.exit_code == 64, result
+    assert f"environment variable {variable} is empty" in result.stderr
+    assert "no database URL configured" not in result.stderr
+
+
+@pytest.mark.parametrize("key", ["database_url", "org", "user", "timezone"])
+def test_empty_setting_in_seqctl_toml_is_a_usage_error(cli: Cli, tmp_path: Path, key: str) -> None:
+    (tmp_path / "seqctl.toml").write_text(f'{key} = ""\n')
+    result = cli("status")
+    assert result.exit_code == 64, result
+    assert f"seqctl.toml: {key} is empty" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [
+        (["apply", "-r", "Luigi's Trattoria", "--template"], "--template"),
+        (["apply", "-t", "restaurant-onboarding", "--restaurant"], "--restaurant"),
+        (["apply", "-t", "restaurant-onboarding", "-r", "Luigi's Trattoria", "--assign-to"], None),
+        (["status", "--restaurant"], "--restaurant"),
+        (["status", "--template"], "--template"),
+        (["status", "--assigned-to"], "--assigned-to"),
+        (["status"], "INSTANCE"),
+        (["pause"], "INSTANCES"),
+        (["task", "complete"], "TASKS"),
+    ],
+)
+def test_empty_command_identifier_is_a_usage_error(
+    cli: Cli, database_url: str, demo_org: str, command: list[str], option: str | None
+) -> None:
+    result = cli("--database-url", database_url, *command, "")
+    assert result.exit_code == 64, result
+    assert "is empty" in result.stderr
+    assert_clean(result)
+
+
+# -- item 4: --as-user honoured by plan, sync and export ----------------------------------
+
+
+@pytest.fixture
+def rival(engine: Engine, demo_org: str) -> str:
+    """A second organisation with a member and a template of its own."""
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO organisations (id, name) VALUES (:o, 'Rival Foods')"), {"o": ORG_B}
+        )
+        conn.execute(
+            text("INSERT INTO auth.users (id, email) VALUES (:u, 'bee@rival.example')"),
+            {"u": USER_B},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO profiles (id, organisation_id, email) "
+                "VALUES (:u, :o, 'bee@rival.example')"
+            ),
+            {"u": USER_B, "o": ORG_B},
+        )
+    make_template(engine, ORG_B, "Bravo Flow", [S("Call them")])
+    return ORG_B
+
+
+def templates_of(engine: Engine, org: str) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(
+            conn.execute(
+                text("SELECT name FROM sequence_templates WHERE organisation_id = :o"), {"o": org}
+            ).scalars()
+        )
+
+
+def test_sync_as_user_writes_only_their_own_organisation(
+    cli: Cli, database_url: str, engine: Engine, demo_org: str, rival: str
+) -> None:
+    write_template("flow", "Shared Flow", steps=[{"name": "Say hello", "type": "call"}])
+    alex = ("--database-url", database_url, "--as-user", "alex@demo.example")
+    before_b = templates_of(engine, ORG_B)
+    for command in (["plan"], ["sync"], ["sync", "--dry-run"], ["export", "--out", "out"]):
+        refused = cli(*alex, "--org", ORG_B, *command)
+        assert refused.exit_code == 1, (command, refused)
+        assert "is not a member of organisation 'Rival Foods'" in refused.stderr
+        assert_clean(refused)
+    assert templates_of(engine, ORG_B) == before_b
+    assert not Path("out").exists()
+    by_name = cli(*alex, "--org", "Rival Foods", "sync")
+    assert by_name.exit_code == 1 and templates_of(engine, ORG_B) == before_b
+    ok = cli(*alex, "sync")  # the user's own organisation
+    assert ok.exit_code == 0, ok.stderr
+    assert "Shared Flow" in templates_of(engine, demo_org)
+    with engine.connect() as conn:
+        created_by = conn.execute(
+            text("SELECT created_by::text FROM sequence_templates WHERE name = 'Shared Flow'")
+        ).scalar()
+    from seqctl.demo import demo_id
+
+    assert created_by == demo_id("user", "alex@demo.example")
+
+
+def test_plan_and_export_as_user_see_only_their_organisation_under_rls(
+    cli: Cli, database_url: str, engine: Engine, demo_org: str, rival: str
+) -> None:
+    """bee's organisation is found by RLS, not by --org; alex's templates never show."""
+    make_template(engine, demo_org, "Alpha Flow", [S("Call them")])
+    bee = ("--database-url", database_url, "--as-user", "bee@rival.example")
+    exported = cli(*bee, "export", "--out", "out", "--format", "json")
+    assert exported.exit_code == 0, exported.stderr
+    names = [f["name"] for f in json.loads(exported.stdout)["files"]]
+    assert names == ["Bravo Flow"]
+    assert json.loads(exported.stdout)["organisation"]["id"] == ORG_B
+    plan = cli(*bee, "plan", "out", "--adopt", "--format", "json")
+    assert plan.exit_code == 0, plan.stderr
+    assert "Alpha Flow" not in plan.stdout
+
+
+def test_sync_of_a_saved_plan_as_another_organisations_user_is_refused(
+    cli: Cli, database_url: str, engine: Engine, demo_org: str, rival: str
+) -> None:
+    write_template("flow", "Shared Flow", steps=[{"name": "Say hello", "type": "call"}])
+    bee = ("--database-url", database_url, "--as-user", "bee@rival.example")
+    saved = cli(*bee, "plan", "--out", "plan.json")
+    assert saved.exit_code == 0, saved.stderr
+    alex = ("--database-url", database_url, "--as-user", "alex@demo.example")
+    refused = cli(*alex, "sync", "--plan", "plan.json")
+    assert refused.exit_code == 1, refused
+    assert "not a member" in refused.stderr
+    assert "Shared Flow" not in templates_of(engine, ORG_B)
+    applied = cli(*bee, "sync", "--plan", "plan.json")
+    assert applied.exit_code == 0, applied.stderr
+    assert "Shared Flow" in templates_of(engine, ORG_B)
+
+
+def test_as_user_without_the_authenticated_role_is_a_usage_error(
+    cli: Cli, database_url: str, engine: Engine, demo_org: str
+) -> None:
+    """Where the connection may not switch to 'authenticated', plan/sync/export exit 64."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    role = f"seqctl_norls_{os.getpid()}"
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN BYPASSRLS"))
+        conn.execute(text(f"GRANT USAGE ON SCHEMA public, auth TO {role}"))
+        conn.execute(text(f"GRANT ALL ON ALL TABLES IN SCHEMA public, auth TO {role}"))
+    try:
+        parts = urlsplit(database_url)
+        url = urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
+        write_template("flow", "Shared Flow", steps=[{"name": "Say hello", "type": "call"}])
+        for command in (["plan"], ["sync"], ["export", "--out", "out"]):
+            result = cli("--database-url", url, "--as-user", "alex@demo.example", *command)
+            assert result.exit_code == 64, (command, result)
+            assert "cannot act as" in result.stderr
+        assert "Shared Flow" not in templates_of(engine, demo_org)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "endless"
+    os.mkfifo(path)
+    stop = threading.Event()
+
+    def writer() -> None:
+        try:
+            with open(path, "wb") as pipe:
+                while not stop.is_set():
+                    pipe.write(b"Luigi's Trattoria\n" * 4096)
+        except (BrokenPipeError, OSError):
+            pass
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    yield path
+    stop.set()
+    # unblock a writer still waiting for a reader
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        os.close(fd)
+    except OSError:
+        pass
+    thread.join(5)
