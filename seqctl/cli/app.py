@@ -169,9 +169,9 @@ def out(text: str = "", *, colour: bool = False) -> None:
     typer.echo(inert_text(text, keep_colour=colour), color=colour or None)
 
 
-def err(text: str = "") -> None:
+def err(text: str = "", *, colour: bool = False) -> None:
     """Diagnostics, to stderr, inert like :func:`out`."""
-    typer.echo(inert_text(text), err=True)
+    typer.echo(inert_text(text, keep_colour=colour), err=True, color=colour or None)
 
 
 def emit_json(payload: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import UsageError
+from ..inert import inert
 from .app import (
     OutputFormat,
     app,
@@ -69,8 +70,8 @@ def _emit(format: OutputFormat, lines: list[str], payload: dict[str, Any]) -> No
     if format is OutputFormat.json:
         emit_json(payload)
     else:
-        for line in lines:
-            out(line)
+        for line in lines:  # one line each: a line break in data is shown as \n
+            out(inert(line))
 
 
 def _read_restaurants(path: Path) -> list[str]:

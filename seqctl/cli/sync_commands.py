@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import Refused, UsageError
+from ..inert import inert
 from ..model import TemplateSpec
 from ..plan import Plan
 from .app import OutputFormat, app, emit_json, err, open_db, out, state, stdout_is_terminal
@@ -104,7 +105,8 @@ def _organisation(conn: Connection, settings: Settings) -> tuple[Organisation, s
 def _render(plan: Plan, fmt: PlanFormat, *, applied: bool) -> None:
     from ..plan_render import RENDERERS
 
-    out(RENDERERS[fmt.value](plan, applied, fmt is PlanFormat.text and stdout_is_terminal()))
+    colour = fmt is PlanFormat.text and stdout_is_terminal()
+    out(RENDERERS[fmt.value](plan, applied, colour), colour=colour)
 
 
 def _load(paths: list[Path] | None) -> list[TemplateSpec]:
@@ -292,7 +294,8 @@ def _confirmer(yes: bool) -> Confirm:
             )
         from ..plan_render import render_text
 
-        err(render_text(plan, False, sys.stderr.isatty()))
+        colour = sys.stderr.isatty()
+        err(render_text(plan, False, colour), colour=colour)
         return typer.confirm(
             f"Delete {len(doomed)} template(s)? This cannot be undone", default=False, err=True
         )
@@ -334,7 +337,7 @@ def export_command(
     results = write_export(exported, out_dir, force=force)
     for item, _path, _written in results:
         for warning in item.warnings:
-            err(f"warning: {item.filename}: {warning}")
+            err(f"warning: {inert(item.filename)}: {warning}")
     if format is OutputFormat.json:
         emit_json(
             {
@@ -356,7 +359,7 @@ def export_command(
         return
     for item, path, written in results:
         out(
-            f"{'wrote' if written else 'unchanged'} {path}"
+            f"{'wrote' if written else 'unchanged'} {inert(path)}"
             f"{'' if item.managed else ' (unmanaged: adopt with `seqctl sync --adopt`)'}"
         )
-    err(f"exported {len(results)} template(s) of {organisation.name!r} to {out_dir}")
+    err(f"exported {len(results)} template(s) of {organisation.name!r} to {inert(out_dir)}")

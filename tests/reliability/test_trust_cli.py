@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from ..acceptance.sync_helpers import write_template
 from ..conftest import Result
-from ..db.sequences_helpers import S, make_template
+from ..db.sequences_helpers import LUIGI, S, make_template
 
 Cli = Callable[..., Result]
 SECRET = "Hunter2-Very-Secret"
@@ -365,3 +366,133 @@ def fifo(tmp_path: Path) -> Iterator[Path]:
     except OSError:
         pass
     thread.join(5)
+
+
+# -- item 11: text output is inert ------------------------------------------------------
+
+HOSTILE = "Evil\x1b]0;pwned\x07\x1b[2J\r\nFAKE error\u009b31m\x7f\u202ebidi\x00end"
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]")
+
+
+def assert_inert(result: Result) -> None:
+    for stream in (result.stdout, result.stderr):
+        found = RAW_CONTROL.search(stream)
+        assert found is None, (repr(found.group(0)) if found else None, result)
+        assert not any(line.startswith("FAKE") for line in stream.splitlines()), result
+    assert_clean(result)
+
+
+def assert_json_faithful(result: Result, value: str) -> None:
+    """JSON output is valid, escapes every control character and keeps the data exact."""
+    assert result.exit_code == 0, result
+    assert RAW_CONTROL.search(result.stdout) is None
+    assert value.replace("\x00", "") in _strings(json.loads(result.stdout))
+
+
+def _strings(document: object) -> set[str]:
+    if isinstance(document, str):
+        return {document}
+    if isinstance(document, dict):
+        return set().union(*(_strings(v) for v in document.values()), set())
+    if isinstance(document, list):
+        return set().union(*(_strings(v) for v in document), set())
+    return set()
+
+
+@pytest.fixture
+def hostile(engine: Engine, demo_org: str) -> dict[str, str]:
+    """Restaurant, organisation, template, step and message names full of terminal escapes
+    (PostgreSQL text cannot hold NUL, so the database copy has none)."""
+    name = HOSTILE.replace("\x00", "")
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE restaurants SET name = :n WHERE id = :r"), {"n": name, "r": LUIGI}
+        )
+        conn.execute(
+            text("UPDATE organisations SET name = :n WHERE id = :o"), {"n": name, "o": demo_org}
+        )
+    template = make_template(
+        engine,
+        demo_org,
+        name,
+        [S(name, custom_message=f"Hi {{restaurant_name}} {name}"), S(name + "2")],
+        key="ok-key",
+    )
+    stale = make_template(engine, demo_org, "Stale one", [S("Call")], key="stale")
+    with engine.begin() as conn:  # a managed template whose key and source came from the web app
+        conn.execute(
+            text(
+                "UPDATE sequence_templates SET metadata = jsonb_build_object('seqctl', "
+                "jsonb_build_object('key', CAST(:k AS text), 'source', CAST(:k AS text))) "
+                "WHERE id = :t"
+            ),
+            {"k": name, "t": stale},
+        )
+    return {"template": template, "org": demo_org, "name": name}
+
+
+def test_hostile_names_are_inert_in_every_text_renderer(
+    cli: Cli, database_url: str, hostile: dict[str, str]
+) -> None:
+    db = ("--database-url", database_url)
+    template = hostile["template"]
+    dry = cli(*db, "apply", "-t", template, "-r", LUIGI, "--dry-run")
+    assert dry.exit_code == 0, dry
+    assert "\\x1b]0;pwned\\x07" in dry.stdout and "\\r\\nFAKE" in dry.stdout
+    assert_inert(dry)
+    started = cli(*db, "apply", "-t", template, "-r", LUIGI, "--format", "json")
+    assert_json_faithful(started, hostile["name"])
+    instance_id = json.loads(started.stdout)["results"][0]["instance_id"]
+    for args in (
+        ["apply", "-t", template, "-r", LUIGI],  # already active: the table of results
+        ["status"],
+        ["status", instance_id],
+        ["pause", instance_id],
+        ["resume", instance_id],
+        ["advance"],
+        ["cancel", instance_id],
+        ["status", "--template", hostile["name"] + "x"],  # not found: a did-you-mean hint
+        ["apply", "-t", template, "-r", hostile["name"] + "x"],
+    ):
+        result = cli(*db, *args)
+        assert result.exit_code in (0, 1), (args, result)
+        assert_inert(result)
+    for args in (["status"], ["status", instance_id]):
+        assert_json_faithful(cli(*db, *args, "--format", "json"), hostile["name"])
+    write_template("ok-key", "Clean name")
+    for fmt in ("text", "markdown"):
+        plan = cli(*db, "plan", "--format", fmt)
+        assert plan.exit_code == 0, plan
+        assert "\\x1b]0;pwned" in plan.stdout
+        assert_inert(plan)
+    assert_json_faithful(cli(*db, "plan", "--format", "json"), hostile["name"])
+    exported = cli(*db, "export", "--out", "exported", "--force")
+    assert_inert(exported)
+
+
+def test_hostile_file_names_are_inert_in_validate(cli: Cli, tmp_path: Path) -> None:
+    folder = tmp_path / "sequences"
+    folder.mkdir()
+    (folder / "evil\x1b]0;x\x07\rFAKE.yaml").write_text("name: [unclosed\n")
+    for fmt in ("text", "github"):
+        result = cli("validate", "--format", fmt)
+        assert result.exit_code == 1, result
+        assert "\\x1b]0;x\\x07" in result.stdout
+        assert_inert(result)
+    assert RAW_CONTROL.search(cli("validate", "--format", "json").stdout) is None
+
+
+def test_inert_escapes_every_control_character() -> None:
+    from seqctl.inert import inert, inert_text
+
+    assert inert("a\x1b]0;t\x07b\r\nc\t\u009b\x7f\u202e") == (
+        "a\\x1b]0;t\\x07b\\r\\nc\\t\\u009b\\u007f\\u202e"
+    )
+    assert inert_text("line 1\n\tline 2\x1b[31m") == "line 1\n\tline 2\\x1b[31m"
+    assert inert_text("\x1b[1;31mred\x1b[0m\x1b]0;x\x07", keep_colour=True) == (
+        "\x1b[1;31mred\x1b[0m\\x1b]0;x\\x07"
+    )
+    for code in [*range(0x20), *range(0x7F, 0xA0)]:
+        assert RAW_CONTROL.search(inert(chr(code))) is None
+        if code >= 0x7F:  # the same escape in JSON means the same character
+            assert json.loads(f'"{inert(chr(code))}"') == chr(code)
