@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy import Connection, select, text
 
 from . import tables
 from .errors import NotFound, UsageError
+from .ids import is_uuid, parse_uuid
 from .model import Organisation
 from .suggest import did_you_mean
 
-__all__ = ["Organisation", "resolve_organisation", "resolve_user", "user_organisation"]
-
-
-def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+__all__ = ["Organisation", "is_uuid", "resolve_organisation", "resolve_user", "user_organisation"]
 
 
 def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
@@ -40,7 +31,9 @@ def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
             hint="pass --org NAME|UUID or set SEQCTL_ORG",
         )
     if is_uuid(ref):
-        row = conn.execute(select(orgs.c.id, orgs.c.name).where(orgs.c.id == ref)).first()
+        row = conn.execute(
+            select(orgs.c.id, orgs.c.name).where(orgs.c.id == parse_uuid(ref))
+        ).first()
         if row is not None:
             return Organisation(str(row.id), row.name)
         raise NotFound(f"no organisation with id {ref}", hint="check --org or SEQCTL_ORG")
@@ -79,7 +72,7 @@ def resolve_user(conn: Connection, ref: str) -> str:
         ):
             break
         if is_uuid(ref):
-            found = conn.execute(select(table.c.id).where(table.c.id == ref)).scalar()
+            found = conn.execute(select(table.c.id).where(table.c.id == parse_uuid(ref))).scalar()
         else:
             pattern = ref.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
             found = conn.execute(select(table.c.id).where(table.c.email.ilike(pattern))).scalar()

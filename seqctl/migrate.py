@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import re
+from collections.abc import Iterator
 from typing import TextIO
 
 from sqlalchemy import Connection
 
 from .database import VERSION_TABLE, current_revision
+from .errors import Refused, UsageError
+from .inert import inert
 from .resources import migrations_dir
 
 
@@ -25,13 +30,41 @@ def alembic_config(connection: Connection | None = None, output: TextIO | None =
 def upgrade(connection: Connection, revision: str = "head") -> None:
     from alembic import command
 
-    command.upgrade(alembic_config(connection), revision)  # type: ignore[arg-type]
+    with _alembic_errors(revision):
+        command.upgrade(alembic_config(connection), revision)  # type: ignore[arg-type]
 
 
 def downgrade(connection: Connection, revision: str) -> None:
     from alembic import command
 
-    command.downgrade(alembic_config(connection), revision)  # type: ignore[arg-type]
+    with _alembic_errors(revision):
+        command.downgrade(alembic_config(connection), revision)  # type: ignore[arg-type]
+
+
+def check_revision(revision: str) -> None:
+    """A revision argument: head, base, a known revision or a relative step (+1, -2)."""
+    known = [rev for rev, _down, _message in revisions()]
+    if revision in ("head", "heads", "base", *known) or re.fullmatch(r"[+-][0-9]{1,3}", revision):
+        return
+    raise UsageError(
+        f"unknown revision {inert(revision[:40])!r}",
+        hint=f"revisions: base, {', '.join(known)}, head, or a relative step such as -1",
+    )
+
+
+@contextlib.contextmanager
+def _alembic_errors(revision: str) -> Iterator[None]:
+    """Alembic's refusals (e.g. a relative step past base) as one-line errors, exit 1."""
+    from alembic.util.exc import CommandError
+
+    check_revision(revision)
+    try:
+        yield
+    except CommandError as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else "refused"
+        raise Refused(
+            f"cannot migrate to {inert(revision)!r}: {message}", hint="see `seqctl db current`"
+        ) from None
 
 
 def current(connection: Connection) -> str | None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the database layer loads only when a command runs (start-up
 
     from ..lookup import Organisation
 
+MAX_LIMIT = 2**63 - 1  # PostgreSQL's bigint: a larger LIMIT is a usage error, not SQL's
 PROGRESS_THRESHOLD = 20  # restaurants; fewer than this show no progress bar
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
@@ -75,10 +76,9 @@ def _emit(format: OutputFormat, lines: list[str], payload: dict[str, Any]) -> No
 
 
 def _read_restaurants(path: Path) -> list[str]:
-    try:
-        content = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot read --restaurants-file {path}: {error.strerror}") from None
+    from ..reading import read_text
+
+    content = read_text(path, "--restaurants-file")
     lines = (line.strip() for line in content.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
@@ -256,7 +256,10 @@ def status(
         ),
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", min=0, help="Show at most this many instances (0: all).")
+        int,
+        typer.Option(
+            "--limit", min=0, max=MAX_LIMIT, help="Show at most this many instances (0: all)."
+        ),
     ] = 100,
     format: FormatOption = OutputFormat.text,
 ) -> int:

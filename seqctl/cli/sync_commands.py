@@ -102,6 +102,38 @@ def _organisation(conn: Connection, settings: Settings) -> tuple[Organisation, s
     return organisation, user_id
 
 
+def _writable_file(path: Path) -> None:
+    """--out FILE must go into an existing directory (checked before any work is done)."""
+    parent = path.parent
+    if path.is_dir():
+        raise UsageError(f"--out {inert(path)} is a directory", hint="give a file name")
+    if not parent.is_dir():
+        problem = "is not a directory" if parent.exists() else "does not exist"
+        raise UsageError(
+            f"--out {inert(path)}: the directory {inert(parent)} {problem}",
+            hint="create the directory first, or save the plan elsewhere",
+        )
+
+
+def _out_directory(path: Path) -> None:
+    """export --out DIR: missing directories are created, but none of them may be a file."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise UsageError(
+                    f"--out {inert(path)}: {inert(folder)} is a file, not a directory",
+                    hint="choose another --out directory",
+                )
+            return
+
+
+def _lock_timeout(value: float | None) -> float | None:
+    """--lock-timeout: a finite number of seconds from 0 to a day (not inf, nan or 1e300)."""
+    from ..config import check_lock_timeout
+
+    return None if value is None else check_lock_timeout(value)
+
+
 def _render(plan: Plan, fmt: PlanFormat, *, applied: bool) -> None:
     from ..plan_render import RENDERERS
 
@@ -155,6 +187,8 @@ def plan_command(
     from ..state import begin_snapshot
     from ..sync import make_plan
 
+    if out_file is not None:
+        _writable_file(out_file)
     templates = _load(paths)
     options = PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty)
     with open_db(ctx) as db, db.begin() as conn:
@@ -162,10 +196,13 @@ def plan_command(
         organisation, _user = _organisation(conn, state(ctx).settings)
         plan = make_plan(conn, templates, organisation, options)
     if out_file is not None:
-        out_file.write_text(
-            json.dumps(plan_to_document(plan), indent=2, ensure_ascii=False) + "\n",
-            encoding="utf-8",
-        )
+        try:
+            out_file.write_text(
+                json.dumps(plan_to_document(plan), indent=2, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
+        except OSError as error:
+            raise Refused(f"cannot write --out {inert(out_file)}: {error.strerror}") from None
         err(f"plan saved to {out_file}; apply it with `seqctl sync --plan {out_file}`")
     _render(plan, format, applied=False)
     return 2 if detailed_exitcode and plan.has_changes else 0
@@ -207,7 +244,7 @@ def sync_command(
         float | None,
         typer.Option(
             "--lock-timeout",
-            min=0,
+            callback=_lock_timeout,
             help="Seconds to wait for another sync of the "
             "organisation (default 60, or lock_timeout in seqctl.toml).",
             show_default=False,
@@ -330,11 +367,16 @@ def export_command(
     from ..export import export_templates, write_export
     from ..state import begin_snapshot, read_state
 
+    _out_directory(out_dir)
     with open_db(ctx) as db, db.begin() as conn:
         begin_snapshot(conn)
         organisation, _user = _organisation(conn, state(ctx).settings)
         exported = export_templates(read_state(conn, organisation))
-    results = write_export(exported, out_dir, force=force)
+    try:
+        results = write_export(exported, out_dir, force=force)
+    except OSError as error:
+        where = f" {inert(error.filename)}" if error.filename else ""
+        raise Refused(f"export: cannot write{where}: {error.strerror}") from None
     for item, _path, _written in results:
         for warning in item.warnings:
             err(f"warning: {inert(item.filename)}: {warning}")

@@ -496,3 +496,276 @@ def test_inert_escapes_every_control_character() -> None:
         assert RAW_CONTROL.search(inert(chr(code))) is None
         if code >= 0x7F:  # the same escape in JSON means the same character
             assert json.loads(f'"{inert(chr(code))}"') == chr(code)
+
+
+# -- item 12: bad input is a one-line error, 64 or 1 ------------------------------------
+
+
+def uuid_spellings(value: str) -> list[str]:
+    plain = value.replace("-", "")
+    return [
+        value,
+        value.upper(),
+        plain,
+        plain.upper(),
+        f"{{{value}}}",
+        f"{{{plain}}}",
+        f"urn:uuid:{value}",
+        f"URN:UUID:{value.upper()}",
+        f"  {value}  ",
+    ]
+
+
+@pytest.fixture
+def running(cli: Cli, database_url: str, engine: Engine, demo_org: str) -> dict[str, str]:
+    """One running instance of a template; the ids every command can be given."""
+    from seqctl.demo import demo_id
+
+    template = make_template(engine, demo_org, "Alpha Flow", [S("Call them"), S("Email them")])
+    started = cli(
+        "--database-url",
+        database_url,
+        "apply",
+        "-t",
+        template,
+        "-r",
+        LUIGI,
+        "--assign-to",
+        "alex@demo.example",
+        "--format",
+        "json",
+    )
+    assert started.exit_code == 0, started
+    instance = json.loads(started.stdout)["results"][0]["instance_id"]
+    with engine.connect() as conn:
+        task = conn.execute(
+            text("SELECT id::text FROM tasks WHERE sequence_instance_id = :i AND status='active'"),
+            {"i": instance},
+        ).scalar_one()
+    return {
+        "org": demo_org,
+        "template": template,
+        "instance": instance,
+        "task": task,
+        "user": demo_id("user", "alex@demo.example"),
+    }
+
+
+def test_every_uuid_spelling_finds_the_same_row_on_every_command(
+    cli: Cli, database_url: str, running: dict[str, str]
+) -> None:
+    db = ("--database-url", database_url)
+    for spelling in uuid_spellings(running["instance"]):
+        detail = cli(*db, "status", spelling, "--format", "json")
+        assert detail.exit_code == 0, (spelling, detail)
+        assert json.loads(detail.stdout)["instance"]["id"] == running["instance"]
+    for spelling in uuid_spellings(running["org"]):
+        listed = cli(*db, "--org", spelling, "status", "--format", "json")
+        assert listed.exit_code == 0, (spelling, listed)
+        assert len(json.loads(listed.stdout)["instances"]) == 1
+    for option, key in (
+        ("--template", "template"),
+        ("--restaurant", "restaurant"),
+        ("--assigned-to", "user"),
+    ):
+        value = LUIGI if key == "restaurant" else running[key]
+        for spelling in uuid_spellings(value):
+            filtered = cli(*db, "status", option, spelling, "--format", "json")
+            assert filtered.exit_code == 0, (option, spelling, filtered)
+            assert len(json.loads(filtered.stdout)["instances"]) == 1, (option, spelling)
+    for spelling in uuid_spellings(running["user"]):
+        as_user = cli(*db, "--as-user", spelling, "status", "--format", "json")
+        assert as_user.exit_code == 0, (spelling, as_user)
+    for spelling in uuid_spellings(LUIGI):
+        again = cli(*db, "apply", "-t", running["template"], "-r", spelling, "--format", "json")
+        assert again.exit_code == 0, (spelling, again)
+        assert json.loads(again.stdout)["results"][0]["result"] == "already_active"
+    for spelling in uuid_spellings(running["template"]):
+        dry = cli(*db, "apply", "-t", spelling, "-r", LUIGI, "--dry-run", "--format", "json")
+        assert dry.exit_code == 0, (spelling, dry)
+        assert json.loads(dry.stdout)["template"]["id"] == running["template"]
+    assert cli(*db, "pause", f"urn:uuid:{running['instance'].upper()}").exit_code == 0
+    assert cli(*db, "resume", f"{{{running['instance']}}}").exit_code == 0
+    task = running["task"].replace("-", "").upper()
+    completed = cli(*db, "task", "complete", task, "--format", "json")
+    assert completed.exit_code == 0, completed
+    assert json.loads(completed.stdout)["tasks"][0]["id"] == running["task"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "urn:uuid:",
+        "{00000000-0000-4000-8000-000000000001",
+        "00000000-0000-4000-8000-00000000000g",
+        "0000000000004000800000000000000_1",
+        "00000000-0000-4000-8000000000000001",
+        "+0000000-0000-4000-8000-000000000001",
+    ],
+)
+def test_almost_uuids_are_names_or_usage_errors_never_database_errors(
+    cli: Cli, database_url: str, running: dict[str, str], value: str
+) -> None:
+    db = ("--database-url", database_url)
+    for args, codes in (
+        (["status", value], {64}),
+        (["pause", value], {64}),
+        (["task", "skip", value], {64}),
+        (["--org", value, "status"], {1}),
+        (["--as-user", value, "status"], {1}),
+        (["status", "--template", value], {1}),
+        (["status", "--restaurant", value], {1}),
+        (["status", "--assigned-to", value], {1}),
+        (["apply", "-t", value, "-r", LUIGI], {1}),
+        (["apply", "-t", running["template"], "-r", value], {1}),
+    ):
+        result = cli(*db, *args)
+        assert result.exit_code in codes, (args, result)
+        assert "SQLSTATE" not in result.stderr and "22P02" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) <= 2, result  # error: and hint:
+        assert_clean(result)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["status", "--limit", str(2**63)], "--limit"),
+        (["status", "--limit", "99999999999999999999999"], "--limit"),
+        (["status", "--limit", "-1"], "--limit"),
+        (["sync", "--lock-timeout", "inf"], "--lock-timeout"),
+        (["sync", "--lock-timeout", "nan"], "--lock-timeout"),
+        (["sync", "--lock-timeout", "1e300"], "--lock-timeout"),
+        (["sync", "--lock-timeout", "-1"], "--lock-timeout"),
+        (["db", "upgrade", "999"], "unknown revision '999'"),
+        (["db", "upgrade", "001:004"], "unknown revision"),
+        (["db", "downgrade", "999"], "unknown revision '999'"),
+        (["plan", "--out", "missing/plan.json"], "does not exist"),
+        (["plan", "--out", "a-file/plan.json"], "is not a directory"),
+        (["export", "--out", "a-file/sub"], "is a file, not a directory"),
+        (["export", "--out", "a-file"], "a-file"),
+    ],
+)
+def test_bad_values_are_usage_errors(
+    cli: Cli, database_url: str, demo_org: str, tmp_path: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory\n")
+    write_template("flow")
+    result = cli("--database-url", database_url, *args)
+    assert result.exit_code == 64, result
+    assert message in result.stderr
+    assert_clean(result)
+    with_current = cli("--database-url", database_url, "db", "current")
+    assert with_current.stdout.startswith("004"), with_current  # nothing was migrated
+
+
+def test_relative_revision_past_the_end_is_one_line(cli: Cli, database_url: str) -> None:
+    result = cli("--database-url", database_url, "db", "upgrade", "+3")
+    assert result.exit_code == 1, result
+    assert result.stderr.startswith("error: cannot migrate to '+3'")
+    assert_clean(result)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("org = 5\n", "org must be a string, got int"),
+        ("user = true\n", "user must be a string, got bool"),
+        ('database_url = ["x"]\n', "database_url must be a string, got list"),
+        ("timezone = 1.5\n", "timezone must be a string, got float"),
+        ("[seqctl]\norg = {a = 1}\n", "org must be a string, got dict"),
+        ('lock_timeout = "soon"\n', "lock_timeout must be a number"),
+        ("lock_timeout = true\n", "lock_timeout must be a number"),
+        ("lock_timeout = inf\n", "lock_timeout must be a number of seconds from 0"),
+        ("lock_timeout = -3\n", "lock_timeout must be a number of seconds from 0"),
+        ('org = "a\\u0000b"\n', "org contains a NUL character"),
+        ("seqctl = 5\n", "[seqctl] must be a table"),
+    ],
+)
+def test_wrong_types_in_seqctl_toml_are_usage_errors(
+    cli: Cli, tmp_path: Path, content: str, message: str
+) -> None:
+    (tmp_path / "seqctl.toml").write_text(content)
+    for command in (["status"], ["sync"], ["db", "current"]):
+        result = cli(*command)
+        assert result.exit_code == 64, result
+        assert message in result.stderr, result
+        assert_clean(result)
+
+
+def test_non_utf8_toml_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "seqctl.toml").write_bytes(b'org = "\xff"\n')
+    result = cli("status")
+    assert result.exit_code == 64 and "not valid TOML" in result.stderr
+    assert_clean(result)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"Luigi's Trattoria\n\xff\xfe oops\n", "restaurants.txt:2: not UTF-8"),
+        (b"Luigi's Trattoria\nSpice\x00Route\n", "restaurants.txt:2: contains a NUL"),
+        (b"\x00" * 100, "restaurants.txt:1: contains a NUL"),
+    ],
+)
+def test_bad_restaurants_file_is_exit_1(
+    cli: Cli, database_url: str, demo_org: str, tmp_path: Path, content: bytes, message: str
+) -> None:
+    (tmp_path / "restaurants.txt").write_bytes(content)
+    result = cli(
+        "--database-url",
+        database_url,
+        "apply",
+        "-t",
+        "x",
+        "--restaurants-file",
+        "restaurants.txt",
+    )
+    assert result.exit_code == 1, result
+    assert message in result.stderr
+    assert_clean(result)
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "fifo"])
+def test_endless_restaurants_file_is_capped(
+    cli: Cli, database_url: str, demo_org: str, source: str, request: pytest.FixtureRequest
+) -> None:
+    path = request.getfixturevalue("fifo") if source == "fifo" else Path(source)
+    result = cli(
+        "--database-url", database_url, "apply", "-t", "x", "--restaurants-file", str(path)
+    )
+    assert result.exit_code == 1, result
+    assert "is larger than" in result.stderr or "NUL" in result.stderr
+    assert_clean(result)
+
+
+def test_deep_or_endless_plan_file_is_exit_1(cli: Cli, database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "latin1.json").write_bytes(b'{"x": "\xe9"}')
+    for plan, message in (
+        ("deep.json", "nested too deeply"),
+        ("latin1.json", "not UTF-8"),
+        ("/dev/zero", "larger than"),
+    ):
+        result = cli("--database-url", database_url, "sync", "--plan", plan)
+        assert result.exit_code == 1, result
+        assert message in result.stderr
+        assert_clean(result)
+
+
+@pytest.mark.parametrize("argument", ["a\x00b", "caf\udce9"])
+def test_arguments_that_are_not_text_are_usage_errors(cli: Cli, argument: str) -> None:
+    """NUL (possible in-process) and undecodable bytes (surrogate escapes from argv)."""
+    for args in (["--org", argument, "status"], ["status", argument], ["validate", argument]):
+        result = cli(*args)
+        assert result.exit_code == 64, result
+        assert "argument" in result.stderr
+        assert_clean(result)
+
+
+def test_undecodable_environment_value_is_a_usage_error(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "environ", {**os.environ, "SEQCTL_ORG": "caf\udce9"})
+    result = cli("status")
+    assert result.exit_code == 64, result
+    assert "SEQCTL_ORG is not valid UTF-8" in result.stderr
