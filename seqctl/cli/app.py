@@ -266,16 +266,29 @@ def _show_usage_error(error: Exception) -> None:
 
 @contextlib.contextmanager
 def open_db(
-    ctx: typer.Context, *, require_schema: bool = True, migrate_embedded: bool = True
+    ctx: typer.Context,
+    *,
+    require_schema: bool = True,
+    migrate_embedded: bool = True,
+    acting_user: bool = False,
 ) -> Iterator[Database]:
     """The command's database; checks that seqctl's migrations are applied.
 
     The embedded server is migrated to head when it starts, except for the commands that
-    manage migrations themselves (``db upgrade``/``db downgrade``).
+    manage migrations themselves (``db upgrade``/``db downgrade``). A command that runs
+    under row level security as the acting user says so with ``acting_user=True``; every
+    other command refuses an acting user (exit 64) rather than silently ignoring it.
     """
     from ..database import open_database, require_migrated
 
     settings = state(ctx).settings
+    if settings.user and not acting_user:
+        raise UsageError(
+            f"`{ctx.command_path}` cannot act as user {settings.user!r}: it does not run "
+            "under row level security",
+            hint="leave out --as-user for this command (and unset SEQCTL_USER, or remove "
+            "user from seqctl.toml)",
+        )
     with open_database(settings, notice=err, migrate_embedded=migrate_embedded) as db:
         if require_schema:
             with db.connect() as conn:

@@ -59,7 +59,7 @@ def _transaction(ctx: typer.Context) -> Iterator[tuple[Connection, Organisation]
     from ..lookup import resolve_organisation
 
     settings = state(ctx).settings
-    with open_db(ctx) as db, db.begin() as conn:
+    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
         if settings.user:
             _user_id, org_ref = act_as_user(conn, settings.user, settings.org)
             yield conn, resolve_organisation(conn, org_ref)
@@ -409,7 +409,7 @@ def advance(
     from . import instance_views as views
 
     settings = state(ctx).settings
-    with open_db(ctx) as db, db.begin() as conn:
+    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
         org_ref = settings.org
         if settings.user:  # under row level security: only what that user may reach
             _user_id, org_ref = act_as_user(conn, settings.user, settings.org)

@@ -191,7 +191,7 @@ def plan_command(
         _writable_file(out_file)
     templates = _load(paths)
     options = PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty)
-    with open_db(ctx) as db, db.begin() as conn:
+    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
         begin_snapshot(conn)
         organisation, _user = _organisation(conn, state(ctx).settings)
         plan = make_plan(conn, templates, organisation, options)
@@ -280,7 +280,7 @@ def sync_command(
     saved = _read_plan(plan_file) if plan_file is not None else None
     templates = _load(paths) if saved is None else []
     confirm = _confirmer(yes)
-    with open_db(ctx) as db, db.begin() as conn:
+    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
         if saved is not None:
             user, org_ref = _acting(conn, settings, settings.org)
             if user is not None and settings.user:
@@ -368,7 +368,7 @@ def export_command(
     from ..state import begin_snapshot, read_state
 
     _out_directory(out_dir)
-    with open_db(ctx) as db, db.begin() as conn:
+    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
         begin_snapshot(conn)
         organisation, _user = _organisation(conn, state(ctx).settings)
         exported = export_templates(read_state(conn, organisation))

@@ -341,6 +341,37 @@ def test_as_user_without_the_authenticated_role_is_a_usage_error(
             conn.execute(text(f"DROP ROLE {role}"))
 
 
+@pytest.mark.parametrize(
+    "command", [["db", "upgrade"], ["db", "downgrade", "base"], ["db", "current"], ["demo"]]
+)
+@pytest.mark.parametrize("source", ["flag", "env", "toml"])
+def test_commands_without_rls_refuse_an_acting_user(
+    cli: Cli,
+    database_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+    source: str,
+) -> None:
+    """Migrations and demo data cannot run as a user: exit 64, never silently as the owner."""
+    args = ["--database-url", database_url]
+    if source == "flag":
+        args += ["--as-user", "alex@demo.example"]
+    elif source == "env":
+        monkeypatch.setenv("SEQCTL_USER", "alex@demo.example")
+    else:
+        (tmp_path / "seqctl.toml").write_text('user = "alex@demo.example"\n')
+    result = cli(*args, *command, "--yes") if "downgrade" in command else cli(*args, *command)
+    if result.exit_code == 64 and "--yes" in result.stderr:  # no --yes option (yet)
+        result = cli(*args, *command)
+    assert result.exit_code == 64, result
+    assert "cannot act as user 'alex@demo.example'" in result.stderr
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM organisations")).scalar() == 0
+        assert conn.execute(text("SELECT version_num FROM seqctl_alembic_version")).scalar()
+
+
 @pytest.fixture
 def fifo(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "endless"
