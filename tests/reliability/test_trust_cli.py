@@ -280,6 +280,15 @@ def test_sync_as_user_writes_only_their_own_organisation(
     from seqctl.demo import demo_id
 
     assert created_by == demo_id("user", "alex@demo.example")
+    # updates, step changes and a prune work under RLS too
+    write_template("flow", "Shared Flow", steps=[{"name": "Say hi", "type": "email"}] * 2)
+    write_template("other", "Other Flow", steps=[{"name": "Say hello", "type": "call"}])
+    assert cli(*alex, "sync").exit_code == 0
+    Path("sequences/other.yaml").unlink()
+    pruned = cli(*alex, "sync", "--prune", "--yes", "--format", "json")
+    assert pruned.exit_code == 0, pruned.stderr
+    assert templates_of(engine, demo_org).count("Other Flow") == 0
+    assert cli(*alex, "plan", "--detailed-exitcode").exit_code == 0
 
 
 def test_plan_and_export_as_user_see_only_their_organisation_under_rls(
