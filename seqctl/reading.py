@@ -20,7 +20,12 @@ def read_text(path: Path, what: str, *, limit: int = MAX_INPUT_BYTES) -> str:
     where = f"{what} {inert(path)}"
     try:
         if str(path) == "-":
-            data = sys.stdin.buffer.read(limit + 1)
+            stdin = getattr(sys.stdin, "buffer", None)
+            data = (
+                stdin.read(limit + 1)
+                if stdin is not None
+                else sys.stdin.read(limit + 1).encode("utf-8", "surrogateescape")
+            )
         else:
             with open(path, "rb") as stream:
                 data = stream.read(limit + 1)

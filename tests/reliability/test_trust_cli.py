@@ -765,6 +765,21 @@ def test_bad_restaurants_file_is_exit_1(
     assert_clean(result)
 
 
+def test_restaurants_from_stdin_are_read_the_same_way(
+    cli: Cli, database_url: str, engine: Engine, demo_org: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    template = make_template(engine, demo_org, "Alpha Flow", [S("Call them")])
+    args = ("--database-url", database_url, "apply", "-t", template, "--restaurants-file", "-")
+    for content, code in ((b"Luigi's Trattoria\n# a comment\n\n", 0), (b"Caf\xe9\n", 1)):
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(content)))
+        result = cli(*args, "--dry-run")
+        assert result.exit_code == code, result
+        assert_clean(result)
+    assert "--restaurants-file -:1: not UTF-8" in result.stderr
+
+
 @pytest.mark.parametrize("source", ["/dev/zero", "fifo"])
 def test_endless_restaurants_file_is_capped(
     cli: Cli, database_url: str, demo_org: str, source: str, request: pytest.FixtureRequest
