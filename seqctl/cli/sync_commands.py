@@ -82,12 +82,8 @@ def _acting(
     if not settings.user:
         return None, org_ref
     from ..database import act_as_user
-    from ..errors import Refused
 
-    try:
-        return act_as_user(conn, settings.user, org_ref)
-    except Refused as refused:  # no 'authenticated' role: --as-user cannot be honoured
-        raise UsageError(refused.message, hint=refused.hint) from None
+    return act_as_user(conn, settings.user, org_ref)
 
 
 def _organisation(conn: Connection, settings: Settings) -> tuple[Organisation, str | None]:

@@ -327,7 +327,7 @@ def test_sync_of_a_saved_plan_as_another_organisations_user_is_refused(
 def test_as_user_without_the_authenticated_role_is_a_usage_error(
     cli: Cli, database_url: str, engine: Engine, demo_org: str
 ) -> None:
-    """Where the connection may not switch to 'authenticated', plan/sync/export exit 64."""
+    """Where the connection may not switch to 'authenticated', every command exits 64."""
     from urllib.parse import urlsplit, urlunsplit
 
     role = f"seqctl_norls_{os.getpid()}"
@@ -339,7 +339,15 @@ def test_as_user_without_the_authenticated_role_is_a_usage_error(
         parts = urlsplit(database_url)
         url = urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
         write_template("flow", "Shared Flow", steps=[{"name": "Say hello", "type": "call"}])
-        for command in (["plan"], ["sync"], ["export", "--out", "out"]):
+        for command in (
+            ["plan"],
+            ["sync"],
+            ["export", "--out", "out"],
+            ["status"],
+            ["apply", "-t", "x", "-r", "y"],
+            ["advance"],
+            ["pause", "00000000-0000-4000-8000-000000000001"],
+        ):
             result = cli("--database-url", url, "--as-user", "alex@demo.example", *command)
             assert result.exit_code == 64, (command, result)
             assert "cannot act as" in result.stderr
