@@ -342,8 +342,9 @@ def remember_secrets(url: str) -> None:
             _SECRETS.update({value, quote(value, safe="")})
 
 
-def redact(text: str) -> str:
-    """Mask every database URL, ``password=`` and known password in ``text`` (tracebacks)."""
+def redact(text: str, *, patterns: bool = True) -> str:
+    """Mask every known password in ``text``; with ``patterns`` (tracebacks, unexpected
+    errors) also every database URL and ``password=`` value."""
 
     def mask(match: re.Match[str]) -> str:
         return mask_url(match.group(0))
@@ -351,6 +352,8 @@ def redact(text: str) -> str:
     for secret in sorted(_SECRETS, key=len, reverse=True):
         if len(secret) >= 3:
             text = text.replace(secret, "***")
+    if not patterns:
+        return text
     text = re.sub(r"postgres(?:ql)?(?:\+\w+)?://\S+", mask, text)
     return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.IGNORECASE)
 

@@ -187,9 +187,10 @@ def stdout_is_terminal() -> bool:
 
 
 def report_error(error: SeqctlError) -> None:
-    err(f"error: {error.message}")
+    """``error: …`` and ``hint: …`` on stderr, inert and with any known password masked."""
+    err(f"error: {redact(error.message, patterns=False)}")
     if error.hint:
-        err(f"hint: {error.hint}")
+        err(f"hint: {redact(error.hint, patterns=False)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
