@@ -5,14 +5,16 @@ Database URLs are secrets: use :func:`mask_url` whenever one is shown.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 from .errors import ConfigError
 
@@ -44,39 +46,99 @@ class Settings:
         return ZoneInfo(self.timezone)
 
 
+# the flag that sets each setting, for messages
+FLAGS = {
+    "database_url": "--database-url",
+    "org": "--org",
+    "timezone": "--timezone",
+    "user": "--as-user",
+    "lock_timeout": "--lock-timeout",
+}
+MAX_LOCK_TIMEOUT = 86400.0  # seconds: one day
+
+
 def load_settings(
     flags: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Settings:
-    """Resolve settings from flags (None = not given), the environment and ``seqctl.toml``."""
+    """Resolve settings from flags (None = not given), the environment and ``seqctl.toml``.
+
+    An empty value is an error wherever it comes from (a flag, an environment variable that
+    is set but empty, or the file): it never means "not set" (which would silently turn off
+    row level security, or fall back to the embedded server).
+    """
     flags = flags or {}
     environ = os.environ if environ is None else environ
-    from_file = read_config_file((cwd or Path.cwd()) / CONFIG_FILE)
+    path = (cwd or Path.cwd()) / CONFIG_FILE
+    from_file = read_config_file(path)
     values: dict[str, Any] = {}
     for name in ("database_url", "org", "timezone", "user", "lock_timeout"):
         if flags.get(name) is not None:
-            values[name] = flags[name]
+            values[name] = _text(flags[name], f"{FLAGS[name]}", name)
             continue
-        env_value = next(
-            (environ[var] for var in ENVIRONMENT.get(name, ()) if environ.get(var)), None
-        )
-        if env_value is not None:
-            values[name] = env_value
+        variable = next((var for var in ENVIRONMENT.get(name, ()) if var in environ), None)
+        if variable is not None:
+            values[name] = _text(environ[variable], f"environment variable {variable}", name)
         elif name in from_file:
             values[name] = from_file[name]
     if "timezone" in values:
         _check_timezone(str(values["timezone"]))
     if "lock_timeout" in values:
-        try:
-            values["lock_timeout"] = float(values["lock_timeout"])
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"lock_timeout must be a number of seconds, got {values['lock_timeout']!r}"
-            ) from None
+        values["lock_timeout"] = check_lock_timeout(values["lock_timeout"], "lock_timeout")
     if values.get("database_url"):
         check_url(str(values["database_url"]))
     return Settings(debug=bool(flags.get("debug")), **values)
+
+
+def _text(value: Any, where: str, name: str) -> str:
+    """A setting's value as text: never empty, no NUL, valid Unicode."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and name == "lock_timeout":
+        return str(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string, got {type(value).__name__}")
+    if name == "database_url":
+        remember_secrets(value)
+    if not value.strip():
+        raise ConfigError(
+            f"{where} is empty",
+            hint=f"give a value, or leave the setting out ({_EMPTY_HINTS[name]})",
+        )
+    if "\x00" in value:
+        raise ConfigError(f"{where} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{where} is not valid UTF-8") from None
+    return value
+
+
+_EMPTY_HINTS = {
+    "database_url": "without a database URL seqctl uses the embedded server",
+    "org": "without it, seqctl uses the database's only organisation",
+    "timezone": "the default is UTC",
+    "user": "without --as-user seqctl does not use row level security",
+    "lock_timeout": "the default is 60 seconds",
+}
+
+
+def check_lock_timeout(value: Any, where: str = "--lock-timeout") -> float:
+    """Seconds to wait for a lock: a finite number from 0 to one day."""
+    if isinstance(value, bool):
+        seconds = math.nan
+    else:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = math.nan
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_LOCK_TIMEOUT:
+        raise ConfigError(
+            f"{where} must be a number of seconds from 0 to {MAX_LOCK_TIMEOUT:g}, got {value!r}"[
+                :200
+            ],
+            hint="e.g. 60 (the default); 0 fails at once when another sync holds the lock",
+        )
+    return seconds
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -86,6 +148,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
     section = data.get("seqctl", data)
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [seqctl] must be a table")
@@ -95,32 +159,203 @@ def read_config_file(path: Path) -> dict[str, Any]:
             f"{path}: unknown setting(s) {', '.join(unknown)}",
             hint=f"known settings: {', '.join(sorted(FILE_KEYS))}",
         )
-    return {key: value for key, value in section.items() if key in FILE_KEYS}
+    settings = {key: value for key, value in section.items() if key in FILE_KEYS}
+    for key, value in settings.items():
+        if key == "lock_timeout":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(
+                    f"{path}: lock_timeout must be a number of seconds, got {type(value).__name__}",
+                    hint="e.g. lock_timeout = 60",
+                )
+        else:
+            _text(value, f"{path}: {key}", key)
+    return settings
 
 
 def _check_timezone(name: str) -> None:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except Exception:  # ZoneInfoNotFoundError, ValueError, OSError for absurd names
         raise ConfigError(
-            f"unknown time zone {name!r}",
+            f"unknown time zone {name[:100]!r}",
             hint="use an IANA name such as UTC, Europe/London or America/New_York",
         ) from None
 
 
+# -- database URLs --------------------------------------------------------------------
+
+SCHEMES = ("postgres", "postgresql", "postgresql+psycopg")
+URL_HINT = (
+    "use postgresql://USER:PASSWORD@HOST:5432/DBNAME, with special characters in the user "
+    "name and password percent-encoded (/ as %2F, ? as %3F, # as %23, @ as %40)"
+)
+# the libpq parameters whose values are a fixed set (checked here so that a typo is a usage
+# error, not "cannot connect")
+CHOICES = {
+    "sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    "gssencmode": ("disable", "prefer", "require"),
+    "channel_binding": ("disable", "prefer", "require"),
+    "target_session_attrs": (
+        "any",
+        "read-write",
+        "read-only",
+        "primary",
+        "standby",
+        "prefer-standby",
+    ),
+    "load_balance_hosts": ("disable", "random"),
+    "sslnegotiation": ("postgres", "direct"),
+}
+_SECRETS: set[str] = set()
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,30}")
+_HOST = re.compile(r"[A-Za-z0-9_.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
+_DBNAME = re.compile(r"[A-Za-z0-9_.$-]{1,63}")
+
+
 def check_url(url: str) -> None:
-    hint = "use postgresql://user:password@host:5432/dbname"
+    """Refuse a database URL seqctl cannot use; the message never shows a secret.
+
+    Keyword/value connection strings (``host=… password=…``) are refused: seqctl takes URLs
+    only. A malformed URL is described by the parts that can be shown safely (scheme, host,
+    port, database), never by its text.
+    """
+    remember_secrets(url)
+    if "://" not in url:
+        if "=" in url:
+            raise ConfigError(
+                "the database URL is a keyword/value connection string (host=… dbname=…); "
+                "seqctl takes a URL",
+                hint=URL_HINT,
+            )
+        raise ConfigError("the database URL is not a URL", hint=URL_HINT)
+    scheme, _, rest = url.partition("://")
+    if not _SCHEME.fullmatch(scheme):
+        raise ConfigError("the database URL has no valid scheme", hint=URL_HINT)
+    if scheme.lower() not in SCHEMES:
+        raise ConfigError(f"unsupported database URL scheme {scheme!r}", hint=URL_HINT)
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    if "@" in rest[end:]:
+        raise ConfigError(
+            f"invalid database URL {safe_url(url)}: the user name or password contains "
+            "'/', '?', '#' or '@' that is not percent-encoded",
+            hint=URL_HINT,
+        )
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises on a port that is not a number)
-    except ValueError as error:
-        raise ConfigError(f"invalid database URL {mask_url(url)}: {error}", hint=hint) from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("postgres", "postgresql", "postgresql+psycopg"):
+        port = parts.port
+    except ValueError:
         raise ConfigError(
-            f"unsupported database URL scheme {scheme or '(none)'!r} in {mask_url(url)}",
-            hint=hint,
+            f"invalid database URL {safe_url(url)}: the host or port is not valid "
+            "(a port is a number from 1 to 65535)",
+            hint=URL_HINT,
+        ) from None
+    if port == 0:
+        raise ConfigError(f"invalid database URL {safe_url(url)}: port 0", hint=URL_HINT)
+    _check_parameters(url, scheme)
+
+
+def _check_parameters(url: str, scheme: str) -> None:
+    """libpq's own parse of the URL: percent-encoding, parameter names and fixed choices."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    libpq_url = "postgresql" + url[len(scheme) :]
+    try:
+        params = conninfo_to_dict(libpq_url)
+    except psycopg.Error as error:
+        unknown = re.search(r'invalid URI query parameter: "([A-Za-z_]{1,40})"', str(error))
+        reason = (
+            f"unknown parameter {unknown.group(1)!r}"
+            if unknown
+            else "it is not a valid connection URL (check the percent-encoding)"
         )
+        raise ConfigError(
+            f"invalid database URL {safe_url(url)}: {reason}", hint=URL_HINT
+        ) from None
+    for key in ("password", "sslpassword"):
+        if isinstance(params.get(key), str):
+            _SECRETS.add(str(params[key]))
+    for key, choices in CHOICES.items():
+        value = params.get(key)
+        if value is not None and value not in choices:
+            raise ConfigError(
+                f"invalid database URL {safe_url(url)}: {key} must be one of {', '.join(choices)}",
+                hint=f"fix or remove ?{key}= in the URL",
+            )
+    timeout = params.get("connect_timeout")
+    if timeout is not None and not str(timeout).strip().isdigit():
+        raise ConfigError(
+            f"invalid database URL {safe_url(url)}: connect_timeout must be a whole number of "
+            "seconds",
+            hint="fix or remove ?connect_timeout= in the URL",
+        )
+
+
+def safe_url(url: str) -> str:
+    """What of a (possibly malformed) URL can be shown: scheme, host, port and database only,
+    each shown only where it parses unambiguously. Never a user, password or query."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not _SCHEME.fullmatch(scheme):
+        return "(not shown)"
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    if "@" in rest[end:]:
+        return f"{scheme}://…"
+    authority, path = rest[:end], rest[end:]
+    hostinfo = authority.rpartition("@")[2]
+    host, colon, port = (
+        hostinfo.rpartition(":")
+        if not hostinfo.endswith("]")
+        else (
+            hostinfo,
+            "",
+            "",
+        )
+    )
+    if not colon:
+        host, port = hostinfo, ""
+    shown = f"{scheme}://"
+    if "@" in authority:
+        shown += "…@"
+    shown += host if _HOST.fullmatch(host) else ("…" if host else "")
+    if port:
+        shown += f":{port}" if port.isdigit() and len(port) <= 5 else ":…"
+    database = path.split("?", 1)[0].split("#", 1)[0].removeprefix("/") if path else ""
+    if database:
+        shown += "/" + (database if _DBNAME.fullmatch(database) else "…")
+    return shown
+
+
+def remember_secrets(url: str) -> None:
+    """Note the password(s) of a configured URL, so that :func:`redact` hides them anywhere."""
+    _, sep, rest = url.partition("://")
+    if not sep:  # a keyword/value string or garbage: all of it may be secret
+        _SECRETS.add(url)
+        for match in re.finditer(r"password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", url, re.IGNORECASE):
+            _SECRETS.add(match.group(1).strip("'"))
+        return
+    userinfo = rest.rpartition("@")[0]
+    if ":" in userinfo:
+        password = userinfo.split(":", 1)[1]
+        _SECRETS.update({password, unquote(password)})
+    for key, value in parse_qsl(rest.partition("?")[2], keep_blank_values=True):
+        if "password" in key.lower():
+            _SECRETS.update({value, quote(value, safe="")})
+
+
+def redact(text: str, *, patterns: bool = True) -> str:
+    """Mask every known password in ``text``; with ``patterns`` (tracebacks, unexpected
+    errors) also every database URL and ``password=`` value."""
+
+    def mask(match: re.Match[str]) -> str:
+        return mask_url(match.group(0))
+
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if len(secret) >= 3:
+            text = text.replace(secret, "***")
+    if not patterns:
+        return text
+    text = re.sub(r"postgres(?:ql)?(?:\+\w+)?://\S+", mask, text)
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.IGNORECASE)
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -131,11 +366,16 @@ def sqlalchemy_url(url: str) -> str:
 
 
 def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (also in a ``password=`` query)."""
+    """The URL with its password replaced by ``***`` (also in a ``password=`` query); a URL
+    that does not parse shows only its safe parts (:func:`safe_url`)."""
+    _, sep, rest = url.partition("://")
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    if not sep or "@" in rest[end:]:
+        return safe_url(url)
     try:
         parts = urlsplit(url)
     except ValueError:
-        return "(unparseable database URL)"
+        return safe_url(url)
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, hostinfo = netloc.rpartition("@")
@@ -144,7 +384,11 @@ def mask_url(url: str) -> str:
         netloc = f"{userinfo}@{hostinfo}"
     query = (
         "&".join(
-            ("password=***" if pair.lower().startswith("password=") else pair)
+            (
+                pair.split("=", 1)[0] + "=***"
+                if "password" in unquote(pair.split("=", 1)[0]).lower()
+                else pair
+            )
             for pair in parts.query.split("&")
         )
         if parts.query

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, exc, text
 from sqlalchemy.pool import NullPool
 
 from .config import Settings, describe_host, mask_url, sqlalchemy_url
-from .errors import DatabaseError, DatabaseUnavailable, Refused, SchemaNotMigrated
+from .errors import DatabaseError, DatabaseUnavailable, SchemaNotMigrated, UsageError
 
 HEAD_REVISION = "005"
 
@@ -83,8 +83,8 @@ def act_as_user(conn: Connection, user_ref: str, org_ref: str | None) -> tuple[s
         text("SELECT pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles WHERE rolname = :r"),
         {"r": AUTHENTICATED_ROLE},
     ).scalar()
-    if not role_exists:
-        raise Refused(
+    if not role_exists:  # --as-user cannot be honoured: a usage error (64), never ignored
+        raise UsageError(
             f"cannot act as {user_ref!r}: the database has no {AUTHENTICATED_ROLE!r} role that "
             "this connection may switch to",
             hint=f"connect as a member of {AUTHENTICATED_ROLE!r} (as Supabase's postgres role "

@@ -69,9 +69,16 @@ def _plan_validator() -> Any:
 
 def read_plan_file(path: Path) -> Plan:
     """A plan saved by ``seqctl plan --out``; InvalidInput if it is not one."""
+    from .reading import read_text
+
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        document = json.loads(read_text(path, "plan file"))
+    except RecursionError:
+        raise InvalidInput(
+            f"{path}: not a plan file: JSON nested too deeply",
+            hint="make one with `seqctl plan --out FILE`",
+        ) from None
+    except json.JSONDecodeError as error:
         raise InvalidInput(
             f"{path}: not a readable plan file: {error}",
             hint="make one with `seqctl plan --out FILE`",

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy import Connection, select, text
 
 from . import tables
-from .errors import InvalidInput, NotFound, UsageError
+from .errors import InvalidInput, NotFound, Refused, UsageError
+from .ids import is_uuid, parse_uuid
 from .model import Organisation
 from .suggest import did_you_mean
 
 __all__ = [
     "Organisation",
+    "is_uuid",
     "require_member",
     "resolve_organisation",
     "resolve_user",
     "user_organisation",
 ]
-
-
-def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
@@ -46,7 +38,9 @@ def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
             hint="pass --org NAME|UUID or set SEQCTL_ORG",
         )
     if is_uuid(ref):
-        row = conn.execute(select(orgs.c.id, orgs.c.name).where(orgs.c.id == ref)).first()
+        row = conn.execute(
+            select(orgs.c.id, orgs.c.name).where(orgs.c.id == parse_uuid(ref))
+        ).first()
         if row is not None:
             return Organisation(str(row.id), row.name)
         raise NotFound(f"no organisation with id {ref}", hint="check --org or SEQCTL_ORG")
@@ -87,7 +81,7 @@ def resolve_user(conn: Connection, ref: str) -> str:
         ):
             break
         if is_uuid(ref):
-            condition = table.c.id == ref
+            condition = table.c.id == parse_uuid(ref)
         else:
             pattern = ref.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
             condition = table.c.email.ilike(pattern)
@@ -107,22 +101,42 @@ def resolve_user(conn: Connection, ref: str) -> str:
     raise NotFound(f"no user {ref!r}", hint="give the user's email or UUID (auth.users)")
 
 
-def require_member(conn: Connection, user_id: str, organisation: Organisation, what: str) -> None:
+def require_member(
+    conn: Connection,
+    user_id: str,
+    organisation: Organisation,
+    what: str,
+    *,
+    acting: bool = False,
+) -> None:
     """Refuse a user (``what``: how they were given, e.g. "--assign-to 'sam@…'") who is not
-    a member of the organisation (``profiles.organisation_id``); never names another one."""
+    a member of the organisation (``profiles.organisation_id``); never names another one.
+
+    ``acting``: the user is the one seqctl acts as (``--as-user``); row level security
+    would hide the organisation's rows rather than refuse (``plan`` would show every
+    template as new, ``export`` would write nothing), so this says why instead.
+    """
     member = conn.execute(
         select(tables.profiles.c.id).where(
             tables.profiles.c.id == user_id,
             tables.profiles.c.organisation_id == organisation.id,
         )
     ).first()
-    if member is None:
-        raise InvalidInput(
-            f"{what}: user {user_id} is not a member of organisation {organisation.name!r}; "
-            "nothing was written",
-            hint="assign the work to a member of the organisation (a user whose profile "
-            "belongs to it), or add the user to the organisation in the web app",
+    if member is not None:
+        return
+    if acting:
+        raise Refused(
+            f"{what}: user is not a member of organisation {organisation.name!r} "
+            f"({organisation.id}); nothing was read or written",
+            hint="with --as-user, seqctl works in that user's own organisation: leave out "
+            "--org (or SEQCTL_ORG), or act as a member of the organisation",
         )
+    raise InvalidInput(
+        f"{what}: user {user_id} is not a member of organisation {organisation.name!r}; "
+        "nothing was written",
+        hint="assign the work to a member of the organisation (a user whose profile "
+        "belongs to it), or add the user to the organisation in the web app",
+    )
 
 
 def user_organisation(conn: Connection, user_id: str) -> str | None:

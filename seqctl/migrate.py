@@ -8,7 +8,10 @@ it moved there by the next ``db upgrade``/``db downgrade``.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
@@ -18,7 +21,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from .database import current_revision
-from .errors import Refused
+from .errors import Refused, UsageError
+from .inert import inert
 from .resources import migrations_dir
 
 if TYPE_CHECKING:
@@ -138,12 +142,14 @@ def upgrade(connection: Connection, revision: str = "head") -> AdoptionReport | 
     from .adopt import adopt_existing_tables
     from .database import HEAD_REVISION
 
+    check_revision(revision)
     if revision in ("head", HEAD_REVISION) and _at_head(connection):
         return None  # nothing to do: no DDL, so concurrent commands never collide here
     serialise_migrations(connection)
     prepare_version_table(connection)
     report = adopt_existing_tables(connection, revision)
-    command.upgrade(alembic_config(connection), revision)  # type: ignore[arg-type]
+    with _alembic_errors(revision):
+        command.upgrade(alembic_config(connection), revision)  # type: ignore[arg-type]
     lock_down_version_table(connection)
     return report
 
@@ -156,6 +162,7 @@ def downgrade(connection: Connection, revision: str) -> None:
 
     from .adopt import adoption, release
 
+    check_revision(revision)
     serialise_migrations(connection)
     prepare_version_table(connection)
     adopted = adoption(connection)
@@ -173,7 +180,8 @@ def downgrade(connection: Connection, revision: str) -> None:
                 hint=f"downgrade to {adopted.revision} or later, or to base (which removes "
                 "only seqctl's own additions and bookkeeping)",
             )
-    command.downgrade(alembic_config(connection), revision)  # type: ignore[arg-type]
+    with _alembic_errors(revision):
+        command.downgrade(alembic_config(connection), revision)  # type: ignore[arg-type]
     lock_down_version_table(connection)
 
 
@@ -187,6 +195,32 @@ def _absolute(connection: Connection, revision: str) -> str | None:
         position = ids.index(here) - int(revision[1:]) if here in ids else -1
         return ids[position] if position >= 0 else None
     return revision
+
+
+def check_revision(revision: str) -> None:
+    """A revision argument: head, base, a known revision or a relative step (+1, -2)."""
+    known = [rev for rev, _down, _message in revisions()]
+    if revision in ("head", "heads", "base", *known) or re.fullmatch(r"[+-][0-9]{1,3}", revision):
+        return
+    raise UsageError(
+        f"unknown revision {inert(revision[:40])!r}",
+        hint=f"revisions: base, {', '.join(known)}, head, or a relative step such as -1",
+    )
+
+
+@contextlib.contextmanager
+def _alembic_errors(revision: str) -> Iterator[None]:
+    """Alembic's refusals (e.g. a relative step past base) as one-line errors, exit 1."""
+    from alembic.util.exc import CommandError
+
+    check_revision(revision)
+    try:
+        yield
+    except CommandError as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else "refused"
+        raise Refused(
+            f"cannot migrate to {inert(revision)!r}: {message}", hint="see `seqctl db current`"
+        ) from None
 
 
 def current(connection: Connection) -> str | None:

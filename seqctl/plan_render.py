@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from .inert import inert
 from .plan import FieldChange, Plan, StepChange, TemplateChange, plan_to_document
 
 Renderer = Callable[[Plan, bool, bool], str]  # (plan, applied, colour) -> text
@@ -53,8 +54,8 @@ def impact_text(change: TemplateChange) -> str | None:
 
 def where(change: TemplateChange) -> str:
     if change.location is not None:
-        return str(change.location)
-    return f"file removed: {change.source}" if change.source else "file removed"
+        return inert(change.location)
+    return f"file removed: {inert(change.source)}" if change.source else "file removed"
 
 
 # -- text -----------------------------------------------------------------------------
@@ -68,9 +69,9 @@ def render_text(plan: Plan, applied: bool = False, colour: bool = False) -> str:
         codes += ["1"] if bold else []
         return f"\x1b[{';'.join(codes)}m{text}\x1b[0m" if codes else text
 
-    lines = [f"Organisation: {plan.organisation.name} ({plan.organisation.id})", ""]
+    lines = [f"Organisation: {inert(plan.organisation.name)} ({plan.organisation.id})", ""]
     for change in plan.changes:
-        head = f"{SYMBOLS[change.kind]} {change.kind} {change.key} {change.name!r}"
+        head = f"{SYMBOLS[change.kind]} {change.kind} {inert(change.key)} {change.name!r}"
         lines.append(f"{paint(head, change.kind, bold=True)}  ({where(change)})")
         if change.drift:
             lines.append(

@@ -3,11 +3,11 @@ organisation. An unknown or ambiguous one is a problem at the step's file:line:c
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .ids import parse_uuid
 from .model import Location
 from .state import Reference
 from .suggest import did_you_mean
@@ -30,10 +30,7 @@ class References:
             self.by_name[item.name].append(item)
 
     def resolve(self, ref: str, location: Location, problems: Problems) -> str | None:
-        try:
-            as_id = str(uuid.UUID(ref))
-        except ValueError:
-            as_id = None
+        as_id = parse_uuid(ref)
         if as_id is not None and as_id in self.by_id:
             return as_id
         found = self.by_name.get(ref, [])

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from .inert import inert
 from .problems import ERROR, Problem, ValidationResult
 
 Reporter = Callable[[ValidationResult], str]
@@ -35,7 +36,7 @@ def _one_line(text: str) -> str:
 
 def text_line(problem: Problem) -> str:
     """``file:line:col: error: $.path: message (hint: …)``"""
-    parts = [problem.where, problem.severity]
+    parts = [inert(problem.where), problem.severity]
     if problem.json_path:
         parts.append(problem.json_path)
     line = ": ".join(parts) + ": " + _one_line(problem.message)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from . import tables
 from .crm_schema import crm_columns
 from .errors import NotFound, UsageError
-from .lookup import is_uuid
+from .ids import is_uuid, parse_uuid
 from .suggest import did_you_mean
 
 RESTAURANT_FIELDS = (
@@ -57,16 +57,17 @@ def resolve_template(conn: Connection, org_id: str, ref: str) -> Template:
     """The organisation's template with this UUID, key or exact name (in that order)."""
     st = tables.sequence_templates
     key = st.c.metadata["seqctl"]["key"].astext
+    as_id = parse_uuid(ref)
     conditions = [key == ref, st.c.name == ref]
-    if is_uuid(ref):
-        conditions.append(st.c.id == ref)
+    if as_id is not None:
+        conditions.append(st.c.id == as_id)
     rows = conn.execute(
         select(st.c.id, st.c.name, key.label("key"), st.c.is_active)
         .where(st.c.organisation_id == org_id, or_(*conditions))
         .order_by(st.c.created_at)
     ).all()
     for matches in (
-        [r for r in rows if str(r.id) == ref.lower()],
+        [r for r in rows if str(r.id) == as_id],
         [r for r in rows if r.key == ref],
         [r for r in rows if r.name == ref],
     ):
@@ -94,7 +95,7 @@ def resolve_restaurants(
 ) -> list[RestaurantMatch]:
     """One match per distinct reference, in the order given (at most three statements)."""
     ordered = list(dict.fromkeys(r.strip() for r in refs if r.strip()))
-    ids = [r.lower() for r in ordered if is_uuid(r)]
+    ids = [canonical for r in ordered if (canonical := parse_uuid(r)) is not None]
     names = [r for r in ordered if not is_uuid(r)]
     # a team's restaurants table may lack some of the columns variables read: NULL for those
     present = set(crm_columns(conn).present("restaurants", RESTAURANT_FIELDS))
@@ -117,7 +118,8 @@ def resolve_restaurants(
             by_name.setdefault(row["name"], []).append(_plain(row))
     matches: list[RestaurantMatch] = []
     for ref in ordered:
-        found = [by_id[ref.lower()]] if ref.lower() in by_id else by_name.get(ref, [])
+        as_id = parse_uuid(ref)
+        found = [by_id[as_id]] if as_id in by_id else by_name.get(ref, [])
         if len(found) == 1:
             matches.append(RestaurantMatch(ref, row=found[0]))
         elif len(found) > 1:
@@ -150,7 +152,7 @@ def resolve_restaurants(
 
 
 def _in_other_organisations(conn: Connection, org_id: str, refs: list[str]) -> set[str]:
-    ids = [r.lower() for r in refs if is_uuid(r)]
+    ids = [canonical for r in refs if (canonical := parse_uuid(r)) is not None]
     names = [r for r in refs if not is_uuid(r)]
     query = text(
         "SELECT r.id::text AS ref FROM restaurants r WHERE r.id = ANY(CAST(:ids AS uuid[])) "
@@ -159,7 +161,7 @@ def _in_other_organisations(conn: Connection, org_id: str, refs: list[str]) -> s
         "AND r.organisation_id <> :org"
     )
     found = set(conn.execute(query, {"ids": ids, "names": names, "org": org_id}).scalars())
-    return {r for r in refs if r in found or r.lower() in found}
+    return {r for r in refs if r in found or parse_uuid(r) in found}
 
 
 def _plain(row: Any) -> dict[str, Any]:
@@ -168,16 +170,16 @@ def _plain(row: Any) -> dict[str, Any]:
 
 def require_uuids(values: Iterable[str], what: str) -> list[str]:
     """The values as lower-case UUIDs, de-duplicated in order; a usage error names bad ones."""
-    items = list(dict.fromkeys(v.strip().lower() for v in values))
-    bad = [v for v in items if not is_uuid(v)]
+    given = list(dict.fromkeys(v.strip() for v in values))
+    bad = [v for v in given if not is_uuid(v)]
     if bad:
         raise UsageError(
             f"not a {what} id: {', '.join(repr(b) for b in bad)}",
             hint=f"{what}s are given by UUID (see `seqctl status`)",
         )
-    if not items:
+    if not given:
         raise UsageError(f"no {what} given")
-    return items
+    return list(dict.fromkeys(str(parse_uuid(v)) for v in given))
 
 
 def restaurant_ids(conn: Connection, org_id: str, ref: str) -> list[str]:

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .. import __version__
-from ..config import Settings, load_settings, mask_url
-from ..errors import SeqctlError
+from ..config import Settings, load_settings, redact
+from ..errors import SeqctlError, UsageError
+from ..inert import inert, inert_text
 
 if TYPE_CHECKING:
     from ..database import Database
@@ -79,6 +80,17 @@ class State:
 _debug = False
 
 
+def not_empty(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+    """Option callback: an empty (or blank) name or id is a usage error naming the option,
+    never "not given" (which would turn a feature off) and never a lookup of ''."""
+    values = value if isinstance(value, list | tuple) else [value]
+    if any(isinstance(v, str) and not v.strip() for v in values):
+        option = param.param_type_name == "option" and param.opts
+        name = param.opts[0] if option else str(param.name or "argument").upper()
+        raise UsageError(f"{name} is empty", hint=f"give a value for {name}, or leave it out")
+    return value
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"seqctl {__version__}")
@@ -92,6 +104,7 @@ def global_options(
         str | None,
         typer.Option(
             "--database-url",
+            callback=not_empty,
             help="PostgreSQL URL (postgres:// or postgresql://). Env: SEQCTL_DATABASE_URL, "
             "then DATABASE_URL; or database_url in seqctl.toml. Default: the embedded server.",
             show_default=False,
@@ -99,17 +112,25 @@ def global_options(
     ] = None,
     org: Annotated[
         str | None,
-        typer.Option("--org", help="Organisation UUID or exact name. Env: SEQCTL_ORG."),
+        typer.Option(
+            "--org", callback=not_empty, help="Organisation UUID or exact name. Env: SEQCTL_ORG."
+        ),
     ] = None,
     timezone: Annotated[
         str | None,
         typer.Option(
-            "--timezone", help="IANA time zone for dates and calendar days (default UTC)."
+            "--timezone",
+            callback=not_empty,
+            help="IANA time zone for dates and calendar days (default UTC).",
         ),
     ] = None,
     as_user: Annotated[
         str | None,
-        typer.Option("--as-user", help="Act as this user (email or UUID). Env: SEQCTL_USER."),
+        typer.Option(
+            "--as-user",
+            callback=not_empty,
+            help="Act as this user (email or UUID). Env: SEQCTL_USER.",
+        ),
     ] = None,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")
@@ -142,19 +163,20 @@ def state(ctx: typer.Context) -> State:
 # -- output ---------------------------------------------------------------------------
 
 
-def out(text: str = "") -> None:
-    """Data, to stdout."""
-    typer.echo(text)
+def out(text: str = "", *, colour: bool = False) -> None:
+    """Data, to stdout, inert: control characters in it are shown escaped (``colour``: keep
+    the SGR colours a renderer painted)."""
+    typer.echo(inert_text(text, keep_colour=colour), color=colour or None)
 
 
-def err(text: str = "") -> None:
-    """Diagnostics, to stderr."""
-    typer.echo(text, err=True)
+def err(text: str = "", *, colour: bool = False) -> None:
+    """Diagnostics, to stderr, inert like :func:`out`."""
+    typer.echo(inert_text(text, keep_colour=colour), err=True, color=colour or None)
 
 
 def emit_json(payload: dict[str, Any]) -> None:
     document = {"format_version": "1", **payload}
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+    out(json.dumps(document, indent=2, ensure_ascii=False, default=str))
 
 
 def stdout_is_terminal() -> bool:
@@ -165,9 +187,10 @@ def stdout_is_terminal() -> bool:
 
 
 def report_error(error: SeqctlError) -> None:
-    err(f"error: {error.message}")
+    """``error: …`` and ``hint: …`` on stderr, inert and with any known password masked."""
+    err(f"error: {redact(error.message, patterns=False)}")
     if error.hint:
-        err(f"hint: {error.hint}")
+        err(f"hint: {redact(error.hint, patterns=False)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
+        _check_arguments(args)
         result = command.main(args=args, prog_name="seqctl", standalone_mode=False)
     except SeqctlError as error:
         report_error(error)
@@ -190,31 +214,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         err("interrupted")
         return 130
     except typer.TyperException as error:  # click's usage errors, vendored by Typer
-        show = getattr(error, "show", None)
-        if callable(show):
-            show()
-        else:
-            err(f"error: {error}")
+        _show_usage_error(error)
         code = getattr(error, "exit_code", EXIT_USAGE)
         return EXIT_USAGE if code == 2 else int(code)
     except Exception as error:  # a bug: say so, without leaking secrets
         if _debug:
-            err(_redact(traceback.format_exc()))
-        err(f"internal error: {type(error).__name__}: {_redact(str(error))}")
+            err(redact(traceback.format_exc()))
+        err(f"internal error: {type(error).__name__}: {redact(str(error))}")
         err("hint: run with --debug for a traceback, and report it")
         return EXIT_FAILURE
     return result if isinstance(result, int) else EXIT_OK
 
 
-def _redact(text: str) -> str:
-    """Mask any database URL or password that made it into an exception text."""
-    import re
+def _check_arguments(args: Sequence[str]) -> None:
+    """Arguments that are not text (NUL, bytes that are not UTF-8) are usage errors."""
+    for position, arg in enumerate(args, 1):
+        problem = "contains a NUL character" if "\x00" in arg else None
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            problem = "is not valid UTF-8"
+        if problem:  # the value itself is not shown: it may be a password
+            previous = args[position - 2] if position > 1 else ""
+            option = (
+                arg.split("=", 1)[0]
+                if arg.startswith("--") and "=" in arg
+                else previous
+                if previous.startswith("-")
+                else ""
+            )
+            of = f" (the value of {inert(option[:40])})" if option else ""
+            raise UsageError(
+                f"argument {position}{of} {problem}", hint="give names and ids as plain text"
+            )
 
-    def mask(match: re.Match[str]) -> str:
-        return mask_url(match.group(0))
 
-    text = re.sub(r"postgres(?:ql)?(?:\+\w+)?://\S+", mask, text)
-    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text, flags=re.IGNORECASE)
+def _show_usage_error(error: Exception) -> None:
+    """click's usage message, but inert and without secrets (it may quote an option's value)."""
+    context = getattr(error, "ctx", None)
+    if context is not None:
+        err(context.get_usage())
+        help_option = next(iter(context.help_option_names), "--help")
+        err(f"Try '{context.command_path} {help_option}' for help.")
+        err("")
+    format_message = getattr(error, "format_message", None)
+    message = format_message() if callable(format_message) else str(error)
+    err(f"Error: {redact(message)}")
 
 
 # -- database access for commands -----------------------------------------------------
@@ -222,16 +267,29 @@ def _redact(text: str) -> str:
 
 @contextlib.contextmanager
 def open_db(
-    ctx: typer.Context, *, require_schema: bool = True, migrate_embedded: bool = True
+    ctx: typer.Context,
+    *,
+    require_schema: bool = True,
+    migrate_embedded: bool = True,
+    acting_user: bool = False,
 ) -> Iterator[Database]:
     """The command's database; checks that seqctl's migrations are applied.
 
     The embedded server is migrated to head when it starts, except for the commands that
-    manage migrations themselves (``db upgrade``/``db downgrade``).
+    manage migrations themselves (``db upgrade``/``db downgrade``). A command that runs
+    under row level security as the acting user says so with ``acting_user=True``; every
+    other command refuses an acting user (exit 64) rather than silently ignoring it.
     """
     from ..database import open_database, require_migrated
 
     settings = state(ctx).settings
+    if settings.user and not acting_user:
+        raise UsageError(
+            f"`{ctx.command_path}` cannot act as user {settings.user!r}: it does not run "
+            "under row level security",
+            hint="leave out --as-user for this command (and unset SEQCTL_USER, or remove "
+            "user from seqctl.toml)",
+        )
     with open_database(settings, notice=err, migrate_embedded=migrate_embedded) as db:
         if require_schema:
             with db.connect() as conn:

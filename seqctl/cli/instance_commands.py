@@ -16,18 +16,33 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import UsageError
-from .app import OutputFormat, app, emit_json, open_db, out, state, stdout_is_terminal
+from ..inert import inert
+from .app import (
+    OutputFormat,
+    app,
+    emit_json,
+    not_empty,
+    open_db,
+    out,
+    state,
+    stdout_is_terminal,
+)
 
 if TYPE_CHECKING:  # the database layer loads only when a command runs (start-up time)
     from sqlalchemy import Connection
 
     from ..lookup import Organisation
 
+MAX_LIMIT = 2**63 - 1  # PostgreSQL's bigint: a larger LIMIT is a usage error, not SQL's
 PROGRESS_THRESHOLD = 20  # restaurants; fewer than this show no progress bar
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
-InstancesArg = Annotated[list[str], typer.Argument(help="Instance UUIDs.", show_default=False)]
-TasksArg = Annotated[list[str], typer.Argument(help="Task UUIDs.", show_default=False)]
+InstancesArg = Annotated[
+    list[str], typer.Argument(help="Instance UUIDs.", show_default=False, callback=not_empty)
+]
+TasksArg = Annotated[
+    list[str], typer.Argument(help="Task UUIDs.", show_default=False, callback=not_empty)
+]
 
 
 class Status(StrEnum):
@@ -44,7 +59,7 @@ def _transaction(ctx: typer.Context) -> Iterator[tuple[Connection, Organisation]
     from ..lookup import resolve_organisation
 
     settings = state(ctx).settings
-    with open_db(ctx) as db, db.begin() as conn:
+    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
         if settings.user:
             _user_id, org_ref = act_as_user(conn, settings.user, settings.org)
             yield conn, resolve_organisation(conn, org_ref)
@@ -56,15 +71,14 @@ def _emit(format: OutputFormat, lines: list[str], payload: dict[str, Any]) -> No
     if format is OutputFormat.json:
         emit_json(payload)
     else:
-        for line in lines:
-            out(line)
+        for line in lines:  # one line each: a line break in data is shown as \n
+            out(inert(line))
 
 
 def _read_restaurants(path: Path) -> list[str]:
-    try:
-        content = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot read --restaurants-file {path}: {error.strerror}") from None
+    from ..reading import read_text
+
+    content = read_text(path, "--restaurants-file")
     lines = (line.strip() for line in content.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
@@ -97,12 +111,22 @@ def apply(
     ctx: typer.Context,
     template: Annotated[
         str,
-        typer.Option("--template", "-t", help="Template key, name or UUID.", show_default=False),
+        typer.Option(
+            "--template",
+            "-t",
+            help="Template key, name or UUID.",
+            show_default=False,
+            callback=not_empty,
+        ),
     ],
     restaurant: Annotated[
         list[str] | None,
         typer.Option(
-            "--restaurant", "-r", help="Restaurant name or UUID (repeatable).", show_default=False
+            "--restaurant",
+            "-r",
+            help="Restaurant name or UUID (repeatable).",
+            show_default=False,
+            callback=not_empty,
         ),
     ] = None,
     restaurants_file: Annotated[
@@ -120,6 +144,7 @@ def apply(
             "--assign-to",
             help="Assignee (email or UUID). Default: the acting user (--as-user).",
             show_default=False,
+            callback=not_empty,
         ),
     ] = None,
     dry_run: Annotated[
@@ -191,18 +216,28 @@ def status(
     ctx: typer.Context,
     instance: Annotated[
         str | None,
-        typer.Argument(help="Instance UUID: show its step timeline.", show_default=False),
+        typer.Argument(
+            help="Instance UUID: show its step timeline.", show_default=False, callback=not_empty
+        ),
     ] = None,
     restaurant: Annotated[
         str | None,
         typer.Option(
-            "--restaurant", "-r", help="Only this restaurant (name or UUID).", show_default=False
+            "--restaurant",
+            "-r",
+            help="Only this restaurant (name or UUID).",
+            show_default=False,
+            callback=not_empty,
         ),
     ] = None,
     template: Annotated[
         str | None,
         typer.Option(
-            "--template", "-t", help="Only this template (key, name or UUID).", show_default=False
+            "--template",
+            "-t",
+            help="Only this template (key, name or UUID).",
+            show_default=False,
+            callback=not_empty,
         ),
     ] = None,
     status: Annotated[
@@ -217,10 +252,14 @@ def status(
             "--assigned-to",
             help="Only instances assigned to this user (email or UUID).",
             show_default=False,
+            callback=not_empty,
         ),
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", min=0, help="Show at most this many instances (0: all).")
+        int,
+        typer.Option(
+            "--limit", min=0, max=MAX_LIMIT, help="Show at most this many instances (0: all)."
+        ),
     ] = 100,
     format: FormatOption = OutputFormat.text,
 ) -> int:
@@ -370,7 +409,7 @@ def advance(
     from . import instance_views as views
 
     settings = state(ctx).settings
-    with open_db(ctx) as db, db.begin() as conn:
+    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
         org_ref = settings.org
         if settings.user:  # under row level security: only what that user may reach
             _user_id, org_ref = act_as_user(conn, settings.user, settings.org)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..inert import inert
 from ..instances import ApplyReport, InstancePreview
 from ..lifecycle import Transition
 from ..progression import AdvanceReport, Move, TaskOutcome
@@ -26,6 +27,7 @@ def iso(moment: datetime | None, zone: ZoneInfo) -> str | None:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    rows = [[inert(cell) for cell in row] for row in rows]  # widths of what is shown
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
     ]

@@ -11,11 +11,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import Refused, UsageError
+from ..inert import inert
 from ..model import TemplateSpec
 from ..plan import Plan
 from .app import OutputFormat, app, emit_json, err, open_db, out, state, stdout_is_terminal
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from ..config import Settings
+    from ..lookup import Organisation
     from ..sync import Confirm
 
 DEFAULT_PATH = Path("sequences")
@@ -69,10 +74,66 @@ AllowEmpty = Annotated[
 ]
 
 
+def _acting(
+    conn: Connection, settings: Settings, org_ref: str | None
+) -> tuple[str | None, str | None]:
+    """With --as-user, switch this transaction to row level security as that user (or refuse,
+    exit 64, where the database cannot); the user id and the organisation to work on."""
+    if not settings.user:
+        return None, org_ref
+    from ..database import act_as_user
+
+    return act_as_user(conn, settings.user, org_ref)
+
+
+def _organisation(conn: Connection, settings: Settings) -> tuple[Organisation, str | None]:
+    """The organisation to work on and the acting user's id (under RLS as them, if any)."""
+    from ..lookup import require_member, resolve_organisation
+
+    user_id, org_ref = _acting(conn, settings, settings.org)
+    organisation = resolve_organisation(conn, org_ref)
+    if user_id is not None and settings.user:
+        require_member(conn, user_id, organisation, f"--as-user {settings.user!r}", acting=True)
+    return organisation, user_id
+
+
+def _writable_file(path: Path) -> None:
+    """--out FILE must go into an existing directory (checked before any work is done)."""
+    parent = path.parent
+    if path.is_dir():
+        raise UsageError(f"--out {inert(path)} is a directory", hint="give a file name")
+    if not parent.is_dir():
+        problem = "is not a directory" if parent.exists() else "does not exist"
+        raise UsageError(
+            f"--out {inert(path)}: the directory {inert(parent)} {problem}",
+            hint="create the directory first, or save the plan elsewhere",
+        )
+
+
+def _out_directory(path: Path) -> None:
+    """export --out DIR: missing directories are created, but none of them may be a file."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise UsageError(
+                    f"--out {inert(path)}: {inert(folder)} is a file, not a directory",
+                    hint="choose another --out directory",
+                )
+            return
+
+
+def _lock_timeout(value: float | None) -> float | None:
+    """--lock-timeout: a finite number of seconds from 0 to a day (not inf, nan or 1e300)."""
+    from ..config import check_lock_timeout
+
+    return None if value is None else check_lock_timeout(value)
+
+
 def _render(plan: Plan, fmt: PlanFormat, *, applied: bool) -> None:
     from ..plan_render import RENDERERS
 
-    out(RENDERERS[fmt.value](plan, applied, fmt is PlanFormat.text and stdout_is_terminal()))
+    colour = fmt is PlanFormat.text and stdout_is_terminal()
+    out(RENDERERS[fmt.value](plan, applied, colour), colour=colour)
 
 
 def _load(paths: list[Path] | None) -> list[TemplateSpec]:
@@ -117,24 +178,28 @@ def plan_command(
 
       seqctl plan --detailed-exitcode --out plan.json && echo "no changes"
     """
-    from ..lookup import resolve_organisation
     from ..plan import PlanOptions, plan_to_document
     from ..scope import scope_of
     from ..state import begin_snapshot
     from ..sync import make_plan
 
+    if out_file is not None:
+        _writable_file(out_file)
     templates = _load(paths)
     scope = scope_of(paths or [DEFAULT_PATH])
     options = PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty)
-    with open_db(ctx) as db, db.begin() as conn:
+    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
         begin_snapshot(conn)
-        organisation = resolve_organisation(conn, state(ctx).settings.org)
+        organisation, _user = _organisation(conn, state(ctx).settings)
         plan = make_plan(conn, templates, organisation, options, scope)
     if out_file is not None:
-        out_file.write_text(
-            json.dumps(plan_to_document(plan), indent=2, ensure_ascii=False) + "\n",
-            encoding="utf-8",
-        )
+        try:
+            out_file.write_text(
+                json.dumps(plan_to_document(plan), indent=2, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
+        except OSError as error:
+            raise Refused(f"cannot write --out {inert(out_file)}: {error.strerror}") from None
         err(f"plan saved to {out_file}; apply it with `seqctl sync --plan {out_file}`")
     _render(plan, format, applied=False)
     return 2 if detailed_exitcode and plan.has_changes else 0
@@ -176,7 +241,7 @@ def sync_command(
         float | None,
         typer.Option(
             "--lock-timeout",
-            min=0,
+            callback=_lock_timeout,
             help="Seconds to wait for another sync of the "
             "organisation (default 60, or lock_timeout in seqctl.toml).",
             show_default=False,
@@ -197,7 +262,7 @@ def sync_command(
 
       seqctl plan --out plan.json && seqctl sync --plan plan.json
     """
-    from ..lookup import resolve_organisation, resolve_user
+    from ..lookup import require_member, resolve_organisation
     from ..scope import scope_of
     from ..sync import SyncOptions, sync, sync_saved_plan
 
@@ -212,11 +277,15 @@ def sync_command(
     saved = _read_plan(plan_file) if plan_file is not None else None
     templates = _load(paths) if saved is None else []
     confirm = _confirmer(yes)
-    with open_db(ctx) as db, db.begin() as conn:
-        user = resolve_user(conn, settings.user) if settings.user else None
+    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
         if saved is not None:
-            if settings.org:
-                chosen = resolve_organisation(conn, settings.org)
+            user, org_ref = _acting(conn, settings, settings.org)
+            if user is not None and settings.user:
+                require_member(
+                    conn, user, saved.organisation, f"--as-user {settings.user!r}", acting=True
+                )
+            if org_ref:
+                chosen = resolve_organisation(conn, org_ref)
                 if chosen.id != saved.organisation.id:
                     raise UsageError(
                         f"the plan is for organisation {saved.organisation.name!r}, "
@@ -227,7 +296,7 @@ def sync_command(
                 conn, saved, lock_timeout=timeout, confirm=confirm, acting_user=user
             )
         else:
-            organisation = resolve_organisation(conn, settings.org)
+            organisation, user = _organisation(conn, settings)
             options = SyncOptions(
                 prune=prune,
                 adopt=adopt,
@@ -269,7 +338,8 @@ def _confirmer(yes: bool) -> Confirm:
             )
         from ..plan_render import render_text
 
-        err(render_text(plan, False, sys.stderr.isatty()))
+        colour = sys.stderr.isatty()
+        err(render_text(plan, False, colour), colour=colour)
         return typer.confirm(
             f"Delete {len(doomed)} template(s)? This cannot be undone", default=False, err=True
         )
@@ -302,17 +372,21 @@ def export_command(
       seqctl validate sequences/ && seqctl sync --adopt sequences/
     """
     from ..export import export_templates, write_export
-    from ..lookup import resolve_organisation
     from ..state import begin_snapshot, read_state
 
-    with open_db(ctx) as db, db.begin() as conn:
+    _out_directory(out_dir)
+    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
         begin_snapshot(conn)
-        organisation = resolve_organisation(conn, state(ctx).settings.org)
+        organisation, _user = _organisation(conn, state(ctx).settings)
         exported = export_templates(read_state(conn, organisation))
-    results = write_export(exported, out_dir, force=force)
+    try:
+        results = write_export(exported, out_dir, force=force)
+    except OSError as error:
+        where = f" {inert(error.filename)}" if error.filename else ""
+        raise Refused(f"export: cannot write{where}: {error.strerror}") from None
     for item, _path, _written in results:
         for warning in item.warnings:
-            err(f"warning: {item.filename}: {warning}")
+            err(f"warning: {inert(item.filename)}: {warning}")
     if format is OutputFormat.json:
         emit_json(
             {
@@ -334,7 +408,7 @@ def export_command(
         return
     for item, path, written in results:
         out(
-            f"{'wrote' if written else 'unchanged'} {path}"
+            f"{'wrote' if written else 'unchanged'} {inert(path)}"
             f"{'' if item.managed else ' (unmanaged: adopt with `seqctl sync --adopt`)'}"
         )
-    err(f"exported {len(results)} template(s) of {organisation.name!r} to {out_dir}")
+    err(f"exported {len(results)} template(s) of {organisation.name!r} to {inert(out_dir)}")
