@@ -79,6 +79,13 @@ def act_as_user(conn: Connection, user_ref: str, org_ref: str | None) -> tuple[s
 
     user_id = resolve_user(conn, user_ref)
     org = org_ref or user_organisation(conn, user_id)
+    switch_to_user(conn, user_id, user_ref)
+    return user_id, org
+
+
+def switch_to_user(conn: Connection, user_id: str, user_ref: str) -> None:
+    """Switch this transaction to row level security as the user (the ``authenticated`` role
+    and their JWT claims), or refuse (exit 64) where the database cannot."""
     role_exists = conn.execute(
         text("SELECT pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles WHERE rolname = :r"),
         {"r": AUTHENTICATED_ROLE},
@@ -91,7 +98,6 @@ def act_as_user(conn: Connection, user_ref: str, org_ref: str | None) -> tuple[s
             "is), or leave out --as-user",
         )
     act_as(conn, user_id)
-    return user_id, org
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -210,6 +216,27 @@ def current_revision(conn: Connection) -> str | None:
 
     for schema in (VERSION_SCHEMA, LEGACY_VERSION_SCHEMA):
         table = f"{schema}.{VERSION_TABLE}"
-        if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
-            return conn.execute(text(f"SELECT version_num FROM {table}")).scalar()
+        usable = conn.execute(
+            text("SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = :s"),
+            {"s": schema},
+        ).scalar()
+        if usable is None:  # no such schema
+            continue
+        exists = usable and conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar()
+        if usable and exists is None:
+            continue
+        if (
+            not usable
+            or not conn.execute(
+                text("SELECT has_table_privilege(:t, 'SELECT')"), {"t": table}
+            ).scalar()
+        ):
+            raise DatabaseError(
+                f"this database role cannot read seqctl's version table {table}, so seqctl "
+                "cannot tell whether the database is migrated",
+                hint=f"connect as the role that ran `seqctl db upgrade`, or GRANT USAGE ON "
+                f"SCHEMA {schema} and SELECT ON {table} to this role (never to anon or "
+                "authenticated)",
+            )
+        return conn.execute(text(f"SELECT version_num FROM {table}")).scalar()
     return None

@@ -74,26 +74,22 @@ AllowEmpty = Annotated[
 ]
 
 
-def _acting(
-    conn: Connection, settings: Settings, org_ref: str | None
-) -> tuple[str | None, str | None]:
-    """With --as-user, switch this transaction to row level security as that user (or refuse,
-    exit 64, where the database cannot); the user id and the organisation to work on."""
-    if not settings.user:
-        return None, org_ref
-    from ..database import act_as_user
-
-    return act_as_user(conn, settings.user, org_ref)
-
-
 def _organisation(conn: Connection, settings: Settings) -> tuple[Organisation, str | None]:
-    """The organisation to work on and the acting user's id (under RLS as them, if any)."""
-    from ..lookup import require_member, resolve_organisation
+    """The organisation to work on and the acting user's id.
 
-    user_id, org_ref = _acting(conn, settings, settings.org)
-    organisation = resolve_organisation(conn, org_ref)
-    if user_id is not None and settings.user:
-        require_member(conn, user_id, organisation, f"--as-user {settings.user!r}", acting=True)
+    With --as-user, the user and the organisation are found first (so that a user who is
+    not a member of ``--org`` is told so, by name), then this transaction switches to row
+    level security as that user, or refuses (exit 64) where the database cannot.
+    """
+    from ..database import switch_to_user
+    from ..lookup import require_member, resolve_organisation, resolve_user, user_organisation
+
+    if not settings.user:
+        return resolve_organisation(conn, settings.org), None
+    user_id = resolve_user(conn, settings.user)
+    organisation = resolve_organisation(conn, settings.org or user_organisation(conn, user_id))
+    require_member(conn, user_id, organisation, f"--as-user {settings.user!r}", acting=True)
+    switch_to_user(conn, user_id, settings.user)
     return organisation, user_id
 
 
@@ -262,7 +258,8 @@ def sync_command(
 
       seqctl plan --out plan.json && seqctl sync --plan plan.json
     """
-    from ..lookup import require_member, resolve_organisation
+    from ..database import switch_to_user
+    from ..lookup import require_member, resolve_organisation, resolve_user
     from ..scope import scope_of
     from ..sync import SyncOptions, sync, sync_saved_plan
 
@@ -279,19 +276,22 @@ def sync_command(
     confirm = _confirmer(yes)
     with open_db(ctx, acting_user=True) as db, db.begin() as conn:
         if saved is not None:
-            user, org_ref = _acting(conn, settings, settings.org)
-            if user is not None and settings.user:
+            user = None
+            if settings.user:
+                user = resolve_user(conn, settings.user)
                 require_member(
                     conn, user, saved.organisation, f"--as-user {settings.user!r}", acting=True
                 )
-            if org_ref:
-                chosen = resolve_organisation(conn, org_ref)
+            if settings.org:
+                chosen = resolve_organisation(conn, settings.org)
                 if chosen.id != saved.organisation.id:
                     raise UsageError(
                         f"the plan is for organisation {saved.organisation.name!r}, "
                         f"not {chosen.name!r}",
                         hint="drop --org or make a new plan",
                     )
+            if user is not None and settings.user:
+                switch_to_user(conn, user, settings.user)
             plan = sync_saved_plan(
                 conn, saved, lock_timeout=timeout, confirm=confirm, acting_user=user
             )

@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from seqctl.database import HEAD_REVISION
+from seqctl.migrate import VERSION_SCHEMA, VERSION_TABLE_QUALIFIED
+
 from ..acceptance.sync_helpers import write_template
 from ..conftest import Result
 from ..db.sequences_helpers import LUIGI, S, make_template
@@ -333,7 +336,8 @@ def test_as_user_without_the_authenticated_role_is_a_usage_error(
     role = f"seqctl_norls_{os.getpid()}"
     with engine.begin() as conn:
         conn.execute(text(f"CREATE ROLE {role} LOGIN BYPASSRLS"))
-        conn.execute(text(f"GRANT USAGE ON SCHEMA public, auth TO {role}"))
+        conn.execute(text(f"GRANT USAGE ON SCHEMA public, auth, {VERSION_SCHEMA} TO {role}"))
+        conn.execute(text(f"GRANT SELECT ON {VERSION_TABLE_QUALIFIED} TO {role}"))
         conn.execute(text(f"GRANT ALL ON ALL TABLES IN SCHEMA public, auth TO {role}"))
     try:
         parts = urlsplit(database_url)
@@ -386,7 +390,7 @@ def test_commands_without_rls_refuse_an_acting_user(
     assert "cannot act as user 'alex@demo.example'" in result.stderr
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM organisations")).scalar() == 0
-        assert conn.execute(text("SELECT version_num FROM seqctl_alembic_version")).scalar()
+        assert conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE_QUALIFIED}")).scalar()
 
 
 @pytest.fixture
@@ -703,7 +707,7 @@ def test_bad_values_are_usage_errors(
     assert message in result.stderr
     assert_clean(result)
     with_current = cli("--database-url", database_url, "db", "current")
-    assert with_current.stdout.startswith("004"), with_current  # nothing was migrated
+    assert with_current.stdout.startswith(HEAD_REVISION), with_current  # nothing was migrated
 
 
 def test_relative_revision_past_the_end_is_one_line(cli: Cli, database_url: str) -> None:
@@ -832,3 +836,27 @@ def test_undecodable_environment_value_is_a_usage_error(
     result = cli("status")
     assert result.exit_code == 64, result
     assert "SEQCTL_ORG is not valid UTF-8" in result.stderr
+
+
+def test_a_role_that_cannot_read_the_version_table_is_told_how_to_fix_it(
+    cli: Cli, database_url: str, engine: Engine
+) -> None:
+    """seqctl's bookkeeping is out of reach of other roles; one of them gets a clear error."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    role = f"seqctl_noversion_{os.getpid()}"
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+    try:
+        parts = urlsplit(database_url)
+        url = urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
+        result = cli("--database-url", url, "status")
+        assert result.exit_code == 1, result
+        assert f"cannot read seqctl's version table {VERSION_TABLE_QUALIFIED}" in result.stderr
+        assert f"GRANT USAGE ON SCHEMA {VERSION_SCHEMA}" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
