@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from .crm_schema import MESSAGE_CONTENT, crm_columns
+from .crm_schema import MESSAGE_CONTENT, MESSAGE_SUBJECT, crm_columns
 from .rendering import CompiledMessage, compile_message
 
 
@@ -31,6 +31,9 @@ class Step:
     message: str | None
     delay_value: int
     delay_unit: str
+    # the task's subject: for email steps the message template's, else the step's, else the
+    # task template's (rendered); other steps keep the step's own, never rendered
+    subject: str | None = None
 
     @property
     def compiled(self) -> CompiledMessage | None:
@@ -38,16 +41,24 @@ class Step:
 
 
 def load_steps(conn: Connection, template_id: str) -> list[Step]:
-    """The template's steps in order; message = message template, task template, custom."""
-    content = crm_columns(conn).require(
+    """The template's steps in order, with each task's message and subject as the
+    application chooses them (§4): message = the message template's content, else the
+    step's custom message, else the task template's default message."""
+    crm = crm_columns(conn)
+    content = crm.require(
         *MESSAGE_CONTENT, needed_by="starting a step that uses a message template"
     )
+    mt_subject = crm.expression("mt", *MESSAGE_SUBJECT)
+    tt_subject = crm.expression("tt", "task_templates", ("subject_line",))
     rows = conn.execute(
         text(
             "SELECT s.id, s.step_order, s.name, s.description, s.type, s.priority, "
             "s.task_template_id, s.message_template_id, s.delay_value, s.delay_unit, "
-            f"COALESCE(NULLIF(mt.{content}, ''), NULLIF(tt.default_message, ''), "
-            "s.custom_message) AS message "
+            f"COALESCE(NULLIF(mt.{content}, ''), NULLIF(s.custom_message, ''), "
+            "tt.default_message) AS message, "
+            f"CASE WHEN s.type = 'email' THEN COALESCE(NULLIF({mt_subject}, ''), "
+            f"NULLIF(s.subject_line, ''), NULLIF({tt_subject}, '')) "
+            "ELSE NULLIF(s.subject_line, '') END AS subject "
             "FROM sequence_steps s "
             "LEFT JOIN message_templates mt ON mt.id = s.message_template_id "
             "LEFT JOIN task_templates tt ON tt.id = s.task_template_id "
@@ -69,6 +80,7 @@ def load_steps(conn: Connection, template_id: str) -> list[Step]:
             r.message,
             r.delay_value,
             r.delay_unit,
+            r.subject,
         )
         for position, r in enumerate(rows, start=1)
     ]
@@ -87,6 +99,7 @@ def steps_json(template_id: str, steps: list[Step]) -> str:
                 "task_template_id": s.task_template_id,
                 "message_template_id": s.message_template_id,
                 "message": s.message,
+                "subject": s.subject,
                 "delay_value": s.delay_value,
                 "delay_unit": s.delay_unit,
                 "metadata": {

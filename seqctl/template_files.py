@@ -3,7 +3,8 @@
 A directory is searched recursively, in sorted order, skipping hidden files and directories
 (``.git``, ``.seqctl`` …) and not following symbolic links to directories. A file named
 explicitly is taken whatever its extension. A path reached twice (``sequences/`` and
-``sequences/a.yaml``) is read once.
+``sequences/a.yaml``) is read once. ``variables.yaml`` holds declared variables
+(``seqctl.declared``), never a template.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .problems import WARNING, Problem
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml")
 DEFAULT_PATH = "sequences"
+DECLARED_FILE = "variables.yaml"  # declared variables (seqctl.declared), never a template
 
 
 def find_template_files(
@@ -39,6 +41,7 @@ def find_template_files(
                 "template files; run from the repository root",
             )
         found = _walk(path) if os.path.isdir(path) else [os.path.normpath(path)]
+        found = [f for f in found if os.path.basename(f) != DECLARED_FILE]
         if not found:
             problems.append(
                 Problem(

@@ -16,6 +16,8 @@ from ..plan import Plan
 from .app import OutputFormat, app, emit_json, err, open_db, out, state, stdout_is_terminal
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from ..sync import Confirm
 
 DEFAULT_PATH = Path("sequences")
@@ -128,6 +130,7 @@ def plan_command(
         begin_snapshot(conn)
         organisation = resolve_organisation(conn, state(ctx).settings.org)
         plan = make_plan(conn, templates, organisation, options)
+        _warn_missing_columns(conn, templates)
     if out_file is not None:
         out_file.write_text(
             json.dumps(plan_to_document(plan), indent=2, ensure_ascii=False) + "\n",
@@ -233,8 +236,40 @@ def sync_command(
                 acting_user=user,
             )
             plan = sync(conn, templates, organisation, options, confirm=confirm, dry_run=dry_run)
+            _warn_missing_columns(conn, templates)
     _render(plan, format, applied=not dry_run)
     return 2 if dry_run and detailed_exitcode and plan.has_changes else 0
+
+
+def _warn_missing_columns(conn: Connection, templates: list[TemplateSpec]) -> None:
+    from ..render_check import missing_column_warnings
+
+    for warning in missing_column_warnings(conn, templates):
+        err(f"warning: {warning}")
+
+
+def _export_variables(text: str | None, out_dir: Path, *, force: bool, write: bool) -> None:
+    """Write the declared variables next to the exported templates (as for templates:
+    unchanged when equal, a different file only with --force)."""
+    from ..template_files import DECLARED_FILE
+
+    if text is None:
+        return
+    path = out_dir / DECLARED_FILE
+    same = path.exists() and path.read_text(encoding="utf-8") == text
+    if path.exists() and not same and not force:
+        raise Refused(
+            f"export would overwrite a different {path}",
+            hint="export into an empty directory with --out DIR, or pass --force",
+        )
+    if not write:
+        return
+    if same:
+        err(f"unchanged {path}")
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    err(f"wrote {path}")
 
 
 def _read_plan(path: Path) -> Plan:
@@ -290,15 +325,21 @@ def export_command(
 
       seqctl validate sequences/ && seqctl sync --adopt sequences/
     """
-    from ..export import export_templates, write_export
+    from ..export import export_templates, export_variables, write_export
     from ..lookup import resolve_organisation
     from ..state import begin_snapshot, read_state
 
     with open_db(ctx) as db, db.begin() as conn:
         begin_snapshot(conn)
         organisation = resolve_organisation(conn, state(ctx).settings.org)
-        exported = export_templates(read_state(conn, organisation))
+        actual = read_state(conn, organisation)
+        exported = export_templates(actual)
+    variables, variable_warnings = export_variables(actual)
+    _export_variables(variables, out_dir, force=force, write=False)  # refuse before writing
     results = write_export(exported, out_dir, force=force)
+    _export_variables(variables, out_dir, force=force, write=True)
+    for warning in variable_warnings:
+        err(f"warning: variables.yaml: {warning}")
     for item, _path, _written in results:
         for warning in item.warnings:
             err(f"warning: {item.filename}: {warning}")
