@@ -131,7 +131,7 @@ MESSAGE_TEMPLATES = [
     (
         "Welcome email",
         "email",
-        f"Welcome to {ORGANISATION}",
+        "Welcome to {organisation_name}",
         "Hi {first_name},\n\nWelcome aboard! We are excited to work with {restaurant_name} "
         f"in {{city}}.\n\nThe {ORGANISATION} team",
     ),
