@@ -176,3 +176,33 @@ def test_plan_names_a_variable_whose_column_the_database_lacks(run: Run, engine:
         "$.steps[1].custom_message: {subdomain} renders empty: the restaurants table has no "
         "column subdomain"
     ) in result.stderr
+
+
+def test_apply_dry_run_shows_subjects_and_missing_columns(run: Run, engine: Engine) -> None:
+    _write(
+        {
+            ".git/HEAD": "",
+            "sequences/mail.yaml": (
+                "name: Mail flow\nsteps:\n  - name: First mail\n    type: email\n"
+                "    subject_line: 'Hi {first_name}'\n    custom_message: 'AOV {uber_aov}.'\n"
+            ),
+        }
+    )
+    ok(run("sync", "sequences"))
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE restaurants DROP COLUMN uber_aov"))
+    result = ok(run("apply", "-t", "mail", "-r", "Luigi's Trattoria", "--dry-run"))
+    assert "subject: Hi Luigi" in result.stdout
+    assert "| AOV ." in result.stdout
+    assert (
+        "{uber_aov} renders empty for every restaurant: the restaurants table has no column "
+        "uber_aov" in result.stdout
+    )
+    document = json.loads(
+        ok(
+            run("apply", "-t", "mail", "-r", "Luigi's Trattoria", "--dry-run", "--format", "json")
+        ).stdout
+    )
+    assert document["missing_columns"] == {"uber_aov": "uber_aov"}
+    [task] = document["instances"][0]["tasks"]
+    assert (task["subject_line"], task["subject_line_rendered"]) == ("Hi {first_name}", "Hi Luigi")
