@@ -430,7 +430,7 @@ def adopt_existing_tables(conn: Connection, target: str = "head") -> AdoptionRep
         rows = conn.execute(
             text(
                 "SELECT type, count(*) FROM public.sequence_steps "
-                "WHERE type IS DISTINCT FROM ALL(:types) GROUP BY type ORDER BY type"
+                "WHERE type IS NULL OR type <> ALL(:types) GROUP BY type ORDER BY type"
             ),
             {"types": list(STEP_TYPES)},
         ).all()

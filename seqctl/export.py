@@ -93,9 +93,17 @@ def _dump(data: Mapping[str, Any]) -> str:
 
 
 def _reference_names(items: Sequence[Reference]) -> dict[str, str]:
-    """id -> the name to write: the name when it is unique in the organisation, else the id."""
+    """id -> the name to write: the name when it finds this template again (unique among
+    the organisation's active ones, or among all when none is active), else the id."""
     counts = Counter(item.name for item in items)
-    return {item.id: item.name if counts[item.name] == 1 else item.id for item in items}
+    active = Counter(item.name for item in items if item.is_active)
+
+    def found_by_name(item: Reference) -> bool:
+        if active[item.name]:
+            return item.is_active and active[item.name] == 1
+        return counts[item.name] == 1
+
+    return {item.id: item.name if found_by_name(item) else item.id for item in items}
 
 
 def template_document(

@@ -70,6 +70,21 @@ def prepare_version_table(connection: Connection) -> None:
     connection.execute(text(PREPARE_VERSION_TABLE_SQL))
 
 
+def serialise_migrations(connection: Connection) -> None:
+    """One migrating transaction at a time per database (until this transaction ends)."""
+    connection.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('seqctl.migrate', 0))"))
+
+
+def _at_head(connection: Connection) -> bool:
+    from .database import HEAD_REVISION
+
+    table = connection.execute(text("SELECT to_regclass(:t)"), {"t": VERSION_TABLE_QUALIFIED})
+    if table.scalar() is None:
+        return False
+    found = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE_QUALIFIED}"))
+    return bool(found.scalar() == HEAD_REVISION)
+
+
 def lock_down_version_table(connection: Connection) -> None:
     """No privileges on seqctl's schema and version table for PUBLIC, anon, authenticated."""
     connection.execute(text(LOCK_DOWN_VERSION_TABLE_SQL))
@@ -94,7 +109,11 @@ def upgrade(connection: Connection, revision: str = "head") -> AdoptionReport | 
     from alembic import command
 
     from .adopt import adopt_existing_tables
+    from .database import HEAD_REVISION
 
+    if revision in ("head", HEAD_REVISION) and _at_head(connection):
+        return None  # nothing to do: no DDL, so concurrent commands never collide here
+    serialise_migrations(connection)
     prepare_version_table(connection)
     report = adopt_existing_tables(connection, revision)
     command.upgrade(alembic_config(connection), revision)  # type: ignore[arg-type]
@@ -110,6 +129,7 @@ def downgrade(connection: Connection, revision: str) -> None:
 
     from .adopt import adoption, release
 
+    serialise_migrations(connection)
     prepare_version_table(connection)
     adopted = adoption(connection)
     if adopted is not None:

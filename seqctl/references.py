@@ -37,6 +37,9 @@ class References:
         if as_id is not None and as_id in self.by_id:
             return as_id
         found = self.by_name.get(ref, [])
+        # an active template wins over inactive ones of the same name: only active ones
+        # make a name ambiguous (inactive ones count only when no active one has the name)
+        found = [item for item in found if item.is_active] or found
         if len(found) == 1:
             return found[0].id
         if found:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, bindparam, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from . import tables
+from .crm_schema import crm_columns
 from .errors import NotFound, UsageError
 from .lookup import is_uuid
 from .suggest import did_you_mean
@@ -95,7 +96,9 @@ def resolve_restaurants(
     ordered = list(dict.fromkeys(r.strip() for r in refs if r.strip()))
     ids = [r.lower() for r in ordered if is_uuid(r)]
     names = [r for r in ordered if not is_uuid(r)]
-    columns = ", ".join(f"r.{c}" for c in RESTAURANT_FIELDS)
+    # a team's restaurants table may lack some of the columns variables read: NULL for those
+    present = set(crm_columns(conn).present("restaurants", RESTAURANT_FIELDS))
+    columns = ", ".join(f"r.{c}" if c in present else f"NULL AS {c}" for c in RESTAURANT_FIELDS)
     by_id: dict[str, dict[str, Any]] = {}
     by_name: dict[str, list[dict[str, Any]]] = {}
     if ids:

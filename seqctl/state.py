@@ -96,6 +96,7 @@ class Reference:
 
     id: str
     name: str
+    is_active: bool = True
 
 
 @dataclass(frozen=True)
@@ -260,12 +261,18 @@ def read_state(conn: Connection, organisation: Organisation) -> ActualState:
     tt, mt = tables.task_templates, tables.message_templates
     reference_rows = conn.execute(
         union_all(
-            select(literal("task").label("kind"), tt.c.id, tt.c.name).where(
-                tt.c.organisation_id == org
-            ),
-            select(literal("message").label("kind"), mt.c.id, mt.c.name).where(
-                mt.c.organisation_id == org
-            ),
+            select(
+                literal("task").label("kind"),
+                tt.c.id,
+                tt.c.name,
+                func.coalesce(tt.c.is_active, True).label("is_active"),
+            ).where(tt.c.organisation_id == org),
+            select(
+                literal("message").label("kind"),
+                mt.c.id,
+                mt.c.name,
+                func.coalesce(mt.c.is_active, True).label("is_active"),
+            ).where(mt.c.organisation_id == org),
         )
     ).all()
 
@@ -298,10 +305,14 @@ def read_state(conn: Connection, organisation: Organisation) -> ActualState:
         organisation=organisation,
         templates=templates,
         task_templates=tuple(
-            Reference(str(r.id), r.name) for r in reference_rows if r.kind == "task"
+            Reference(str(r.id), r.name, bool(r.is_active))
+            for r in reference_rows
+            if r.kind == "task"
         ),
         message_templates=tuple(
-            Reference(str(r.id), r.name) for r in reference_rows if r.kind == "message"
+            Reference(str(r.id), r.name, bool(r.is_active))
+            for r in reference_rows
+            if r.kind == "message"
         ),
     )
 

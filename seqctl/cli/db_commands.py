@@ -57,7 +57,9 @@ def db_downgrade(
     """Roll migrations back to REVISION with the design document's rollback scripts.
 
     Pre-existing CRM tables (organisations, restaurants, tasks, …) are never dropped; rolling
-    back 004 keeps every task and drops only its sequence columns.
+    back 004 keeps every task and drops only its sequence columns. Sequence tables that
+    `db upgrade` adopted (made by the application) are never dropped either: `base` removes
+    only seqctl's own additions and bookkeeping.
     """
     from ..migrate import current, downgrade
 

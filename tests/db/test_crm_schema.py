@@ -229,3 +229,20 @@ def test_missing_message_column_is_named_with_what_needs_it(database_url: str, c
     assert "seqctl demo" in result.stderr
     assert "ALTER TABLE public.message_templates ADD COLUMN message_content" in result.stderr
     assert catalog.rows(database_url, "SELECT count(*) FROM organisations") == [(0,)]
+
+
+def test_apply_works_without_optional_restaurant_columns(database_url: str, cli: Any) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        load_demo(conn)
+        conn.execute(text("ALTER TABLE restaurants DROP COLUMN cuisine, DROP COLUMN contact_phone"))
+    make_template(
+        engine,
+        demo_id("organisation", ORGANISATION),
+        "Bare flow",
+        [S("Call", custom_message="Hi {first_name}: {cuisine}{contact_phone}.")],
+    )
+    engine.dispose()
+    result = cli("--database-url", database_url, "apply", "-t", "Bare flow", "-r", LUIGI)
+    assert result.exit_code == 0, result.stderr
+    assert catalog.rows(database_url, "SELECT message_rendered FROM tasks") == [("Hi Luigi: .",)]

@@ -102,8 +102,11 @@ def test_as_user_cannot_reach_another_organisation(
     assert cli(*alex, "pause", instance_b).exit_code == 1
     assert cli(*alex, "cancel", instance_b).exit_code == 1
     assert instances_of(engine, ORG_B) == [(instance_b, "active")]
+    # under RLS organisation B does not exist for alex (issue 9 item 15: a user sees only
+    # their own organisation), so nothing of it is listed
     status = cli(*alex, "status", "--format", "json")
-    assert status.exit_code == 0 and json.loads(status.stdout)["instances"] == []
+    assert status.exit_code == 1 and status.stdout == ""
+    assert f"no organisation with id {ORG_B}" in status.stderr
     detail = cli(*alex, "status", instance_b)
     assert detail.exit_code == 1
 
