@@ -130,7 +130,7 @@ def plan_command(
         begin_snapshot(conn)
         organisation = resolve_organisation(conn, state(ctx).settings.org)
         plan = make_plan(conn, templates, organisation, options)
-        _warn_missing_columns(conn, templates)
+        _warn_missing_columns(conn, templates, organisation.id)
     if out_file is not None:
         out_file.write_text(
             json.dumps(plan_to_document(plan), indent=2, ensure_ascii=False) + "\n",
@@ -236,15 +236,15 @@ def sync_command(
                 acting_user=user,
             )
             plan = sync(conn, templates, organisation, options, confirm=confirm, dry_run=dry_run)
-            _warn_missing_columns(conn, templates)
+            _warn_missing_columns(conn, templates, organisation.id)
     _render(plan, format, applied=not dry_run)
     return 2 if dry_run and detailed_exitcode and plan.has_changes else 0
 
 
-def _warn_missing_columns(conn: Connection, templates: list[TemplateSpec]) -> None:
+def _warn_missing_columns(conn: Connection, templates: list[TemplateSpec], org_id: str) -> None:
     from ..render_check import missing_column_warnings
 
-    for warning in missing_column_warnings(conn, templates):
+    for warning in missing_column_warnings(conn, templates, org_id):
         err(f"warning: {warning}")
 
 
