@@ -37,7 +37,20 @@ from seqctl.database import make_engine  # noqa: E402
 from seqctl.instances import apply_template  # noqa: E402
 from seqctl.lookup import Organisation  # noqa: E402
 from seqctl.migrate import upgrade  # noqa: E402
-from seqctl.rendering import RESTAURANT_COLUMNS  # noqa: E402
+
+# the baseline's variables: the text columns its messages use (variable -> column)
+BASELINE_COLUMNS = {
+    "restaurant_name": "name",
+    "restaurant_email": "email",
+    "restaurant_phone": "phone",
+    "restaurant_address": "address",
+    "restaurant_website": "website",
+    "city": "city",
+    "contact_name": "contact_name",
+    "contact_email": "contact_email",
+    "contact_phone": "contact_phone",
+    "cuisine": "cuisine",
+}
 
 TARGET_SECONDS = 10.0
 TARGET_RATIO = 4.0
@@ -131,7 +144,7 @@ def rendered_sql(message: str) -> str:
         v: f"COALESCE(array_to_string(r.{c}, ', '), '')"
         if c == "cuisine"
         else f"COALESCE(r.{c}, '')"
-        for v, c in RESTAURANT_COLUMNS.items()
+        for v, c in BASELINE_COLUMNS.items()
     }
     values.update(
         {

@@ -80,8 +80,18 @@ class CrmColumns:
         return f"{alias}.{column}" if column else "NULL"
 
 
+_CACHE = "seqctl.crm_columns"
+
+
 def crm_columns(conn: Connection) -> CrmColumns:
-    """One catalog query: the columns of the CRM tables in schema ``public``."""
+    """One catalog query: the columns of the CRM tables in schema ``public``.
+
+    Read once per transaction (a command's resolve, steps and rendering share it), so the
+    statements of a run stay few; a new transaction reads the catalog again."""
+    transaction = conn.get_transaction()
+    cached = conn.info.get(_CACHE)
+    if transaction is not None and cached is not None and cached[0] is transaction:
+        return cached[1]  # type: ignore[no-any-return]
     rows = conn.execute(
         text(
             "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
@@ -96,4 +106,7 @@ def crm_columns(conn: Connection) -> CrmColumns:
     found: dict[str, dict[str, str]] = {}
     for table, column, type_name in rows:
         found.setdefault(str(table), {})[str(column)] = str(type_name)
-    return CrmColumns(found)
+    columns = CrmColumns(found)
+    if transaction is not None:
+        conn.info[_CACHE] = (transaction, columns)
+    return columns

@@ -30,6 +30,7 @@ USERS = [
 RESTAURANTS: list[dict[str, str | None]] = [
     {
         "name": "Luigi's Trattoria",
+        "organisation_name": "Rossi Hospitality Ltd",
         "email": "hello@luigis.example",
         "phone": "+1 415 555 0101",
         "address": "12 Columbus Ave",
@@ -42,6 +43,7 @@ RESTAURANTS: list[dict[str, str | None]] = [
     },
     {
         "name": "Sakura Sushi Bar",
+        "organisation_name": "Tanaka Foods Ltd",
         "email": "info@sakura.example",
         "phone": "+1 206 555 0111",
         "address": "401 Pine St",
@@ -54,6 +56,7 @@ RESTAURANTS: list[dict[str, str | None]] = [
     },
     {
         "name": "El Fogón",
+        "organisation_name": "Gómez Family Kitchens",
         "email": None,
         "phone": "+1 305 555 0123",
         "address": "88 Calle Ocho",
@@ -66,6 +69,7 @@ RESTAURANTS: list[dict[str, str | None]] = [
     },
     {
         "name": "The Copper Pot",
+        "organisation_name": "Copper Pot Group",
         "email": "team@copperpot.example",
         "phone": None,
         "address": "5 Market Square",
@@ -78,6 +82,7 @@ RESTAURANTS: list[dict[str, str | None]] = [
     },
     {
         "name": "Spice Route",
+        "organisation_name": "Spice Route Dining",
         "email": "hello@spiceroute.example",
         "phone": "+1 312 555 0199",
         "address": "220 W Randolph St",
@@ -102,6 +107,7 @@ RESTAURANT_COLUMNS = (
     "contact_name",
     "contact_email",
     "contact_phone",
+    "organisation_name",  # the restaurant's company ({organisation_name})
 )
 
 TASK_TEMPLATES = [
@@ -109,7 +115,7 @@ TASK_TEMPLATES = [
         "Intro call script",
         "call",
         "high",
-        "Hi {first_name}, this is the team at {organisation_name}.",
+        f"Hi {{first_name}}, this is the team at {ORGANISATION}.",
     ),
     ("Menu review", "internal_activity", "medium", None),
     ("Demo call", "call", "high", "Walk {restaurant_name} through online ordering."),
@@ -127,7 +133,7 @@ MESSAGE_TEMPLATES = [
         "email",
         "Welcome to {organisation_name}",
         "Hi {first_name},\n\nWelcome aboard! We are excited to work with {restaurant_name} "
-        "in {city}.\n\nThe {organisation_name} team",
+        f"in {{city}}.\n\nThe {ORGANISATION} team",
     ),
     (
         "Follow-up text",
@@ -141,7 +147,12 @@ MESSAGE_TEMPLATES = [
         "Your {cuisine} restaurant + online ordering",
         "Hi {first_name}, can we show {restaurant_name} a 20-minute demo this week?",
     ),
-    ("Demo reminder", "text", None, "Reminder: your demo with {organisation_name} is today."),
+    (
+        "Demo reminder",
+        "text",
+        None,
+        f"Reminder: your demo with {ORGANISATION} is today.",
+    ),
 ]
 
 

@@ -24,7 +24,14 @@ from typing import Any
 import yaml
 
 from .errors import InvalidInput, Refused
-from .state import ActualState, ActualTemplate, Reference, user_metadata
+from .state import (
+    ActualState,
+    ActualTemplate,
+    Reference,
+    signature,
+    stored_variables,
+    user_metadata,
+)
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../schemas/sequence-template.schema.json"
 KEY_LENGTH = 63
@@ -143,6 +150,8 @@ def template_document(
             )
         if values["custom_message"] is not None:
             entry["custom_message"] = values["custom_message"]
+        if values.get("subject_line") is not None:
+            entry["subject_line"] = values["subject_line"]
         if values.get("metadata"):
             entry["metadata"] = dict(values["metadata"])
         steps.append(entry)
@@ -273,3 +282,26 @@ def write_export(
             _write(path, item.text)
         results.append((item, path, not same))
     return results
+
+
+VARIABLES_COMMENT = "# yaml-language-server: $schema=../schemas/variables.schema.json"
+
+
+def export_variables(state: ActualState) -> tuple[str | None, list[str]]:
+    """The text of ``variables.yaml`` from the declarations stored with the managed templates
+    (None when they carry none), and warnings when templates carry different ones (the
+    declarations most templates carry are written)."""
+    carried = [(t, stored_variables(t.row.get("metadata"))) for t in state.managed]
+    carried = [(t, v) for t, v in carried if v]
+    if not carried:
+        return None, []
+    counts = Counter(signature(v) for _, v in carried)
+    chosen_signature = counts.most_common(1)[0][0]
+    chosen = next(v for _, v in carried if signature(v) == chosen_signature)
+    warnings = [
+        f"template {t.key!r} was synced with other declared variables; "
+        "`seqctl plan` will show the difference"
+        for t, v in carried
+        if signature(v) != chosen_signature
+    ]
+    return f"{VARIABLES_COMMENT}\n" + _dump({"variables": chosen}), warnings

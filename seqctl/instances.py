@@ -17,10 +17,20 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from .clock import begin_clock, delay_interval_sql, local_date
+from .crm_schema import CrmColumns, crm_columns
+from .declared import Declared
 from .errors import Conflict, InvalidInput, Refused, UsageError
 from .lookup import Organisation, require_member, resolve_user
-from .rendering import CompiledMessage, variable_values
+from .rendering import (
+    RESTAURANT_COLUMNS,
+    CompiledMessage,
+    Today,
+    compile_message,
+    missing_columns,
+    variable_values,
+)
 from .resolve import Template, resolve_restaurants, resolve_template
+from .state import stored_variables
 from .steps import Step, load_steps, steps_json
 
 BATCH_SIZE = 2500  # restaurants per pair of INSERT statements (and per progress-bar step)
@@ -54,6 +64,9 @@ class TaskPreview:
     message: str | None
     message_rendered: str | None
     empty_variables: list[str]
+    subject_line: str | None = None
+    subject_line_rendered: str | None = None
+    assigned_to: str | None = None
 
 
 @dataclass
@@ -62,6 +75,7 @@ class InstancePreview:
     restaurant_name: str
     name: str
     tasks: list[TaskPreview]
+    assigned_to: str | None = None
 
     @property
     def empty_variables(self) -> list[str]:
@@ -75,6 +89,8 @@ class ApplyReport:
     dry_run: bool
     outcomes: list[RestaurantOutcome]
     previews: list[InstancePreview] = field(default_factory=list)
+    # variable -> the restaurants column the database lacks: it renders empty everywhere
+    missing_columns: dict[str, str] = field(default_factory=dict)
 
     def count(self, result: str) -> int:
         return sum(1 for o in self.outcomes if o.result == result)
@@ -136,11 +152,12 @@ def apply_template(
             ]
         )
     acting = resolve_user(conn, acting_user) if acting_user else None
-    assigned = resolve_user(conn, assign_to) if assign_to else acting
-    if assigned is not None:  # an assignee must be a member of the organisation (spec §7)
+    explicit = resolve_user(conn, assign_to) if assign_to else None
+    default = explicit or acting  # the restaurant's sales rep comes first, when a member
+    if default is not None:  # an assignee must be a member of the organisation (spec §7)
         require_member(
             conn,
-            assigned,
+            default,
             organisation,
             f"--assign-to {assign_to!r}"
             if assign_to
@@ -154,30 +171,52 @@ def apply_template(
             rows.append(m.row)
     report = ApplyReport(template, len(steps), dry_run, [])
     today = local_date(now, timezone)
-    compiled = [step.compiled for step in steps]
+    crm = crm_columns(conn)
+    declared = Declared(stored_variables(_template_metadata(conn, template.id)))
+    compiled = [
+        compile_message(step.message, declared.names) if step.message is not None else None
+        for step in steps
+    ]
+    subjects = [
+        compile_message(step.subject, declared.names)
+        if step.subject is not None and step.type == "email"
+        else None
+        for step in steps
+    ]
+    used = {name for c in (*compiled, *subjects) if c is not None for name in c.variables}
+    details, available = _restaurant_details(conn, organisation.id, list(refs), crm)
+    report.missing_columns = missing_columns(sorted(used), available)
     if progress is not None:
         progress(0, len(rows))
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]
         names = [f"{template.name} - {r['name']} - {today.isoformat()}" for r in batch]
         values = [
-            variable_values(r, organisation_name=organisation.name, today=today) for r in batch
+            variable_values(
+                details[str(r["id"])][0], today=Today(today, timezone), declared=declared
+            )
+            for r in batch
         ]
+        # --assign-to, else the restaurant's sales rep (a member of the organisation), else
+        # the acting user: for the instance and its tasks alike, as in the application
+        assignees = [explicit or details[str(r["id"])][1] or acting for r in batch]
+        messages = _Messages(compiled, subjects)
         if dry_run:
-            _preview(conn, report, template, steps, compiled, batch, names, values, now)
+            _preview(conn, report, template, steps, messages, batch, names, values, now, assignees)
         else:
             started = _start_batch(
                 conn,
                 organisation.id,
                 template,
                 steps,
-                compiled,
+                messages,
                 batch,
                 names,
                 values,
                 now,
-                assigned,
+                assignees,
                 acting,
+                crm.has("tasks", "subject_line") and crm.has("tasks", "subject_line_rendered"),
             )
             for r in batch:
                 result, instance_id = started[str(r["id"])]
@@ -239,6 +278,43 @@ def _lock_template(conn: Connection, organisation: Organisation, template: Templ
         )
 
 
+@dataclass(frozen=True)
+class _Messages:
+    """Each step's message and (email steps) subject, compiled once for the whole run."""
+
+    compiled: list[CompiledMessage | None]
+    subjects: list[CompiledMessage | None]
+
+
+def _template_metadata(conn: Connection, template_id: str) -> dict[str, Any]:
+    found = conn.execute(
+        text("SELECT metadata FROM sequence_templates WHERE id = :id"), {"id": template_id}
+    ).scalar()
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def _restaurant_details(
+    conn: Connection, org_id: str, ids: list[str], crm: CrmColumns
+) -> tuple[dict[str, tuple[dict[str, Any], str | None]], list[str]]:
+    """restaurant id -> (the catalogue's columns that exist, its sales rep if a member of
+    the organisation), and those columns; one statement for all the restaurants."""
+    available = crm.present("restaurants", RESTAURANT_COLUMNS)
+    rep = "r.assigned_sales_rep" if crm.has("restaurants", "assigned_sales_rep") else "NULL"
+    columns = "".join(f", r.{c}" for c in available)
+    rows = conn.execute(
+        text(
+            f"SELECT r.id::text AS seqctl_id{columns}, (SELECT p.id::text FROM profiles p"
+            f" WHERE p.id = {rep} AND p.organisation_id = CAST(:org AS uuid)) AS seqctl_rep"
+            " FROM restaurants r WHERE r.id = ANY(CAST(:ids AS uuid[]))"
+        ),
+        {"ids": ids, "org": org_id},
+    ).mappings()
+    details = {
+        row["seqctl_id"]: ({c: row[c] for c in available}, row["seqctl_rep"]) for row in rows
+    }
+    return details, available
+
+
 # The active or paused instance of the template, per restaurant: a restaurant that has one
 # is skipped (already_active). Shared by apply and its dry run.
 RUNNING_INSTANCES = (
@@ -250,13 +326,14 @@ RUNNING_INSTANCES = (
 
 INSERT_INSTANCES = text(
     "WITH wanted AS ("
-    "  SELECT w.restaurant_id, w.name FROM unnest(CAST(:restaurant_ids AS uuid[]), "
-    "  CAST(:names AS text[])) AS w(restaurant_id, name)"
+    "  SELECT w.restaurant_id, w.name, w.assigned_to FROM unnest("
+    "  CAST(:restaurant_ids AS uuid[]), CAST(:names AS text[]), CAST(:assignees AS uuid[]))"
+    "  AS w(restaurant_id, name, assigned_to)"
     "), existing AS (" + RUNNING_INSTANCES + "), inserted AS ("
     "  INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id, name,"
     "  status, current_step_order, total_steps, assigned_to, created_by, started_at)"
     "  SELECT CAST(:template_id AS uuid), w.restaurant_id, CAST(:org AS uuid), w.name, 'active',"
-    "  1, :total, CAST(:assigned AS uuid), CAST(:acting AS uuid), CAST(:now AS timestamptz)"
+    "  1, :total, w.assigned_to, CAST(:acting AS uuid), CAST(:now AS timestamptz)"
     "  FROM wanted w"
     "  WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.restaurant_id = w.restaurant_id)"
     "  RETURNING id, restaurant_id"
@@ -264,24 +341,38 @@ INSERT_INSTANCES = text(
     " UNION ALL SELECT 'already_active', restaurant_id, id FROM existing"
 )
 
-INSERT_TASKS = text(
-    "INSERT INTO tasks (organisation_id, restaurant_id, task_template_id, message_template_id,"
-    " name, description, type, status, priority, message, message_rendered, due_date,"
-    " assigned_to, created_by, metadata, sequence_instance_id, sequence_step_order) "
-    "SELECT CAST(:org AS uuid), x.restaurant_id, s.task_template_id, s.message_template_id, s.name,"
-    " s.description, s.type, CASE WHEN s.position = 1 THEN 'active' ELSE 'pending' END,"
-    " s.priority, s.message, COALESCE(x.rendered, s.message),"
-    " CASE WHEN s.position = 1 THEN CAST(:now AS timestamptz) + "
-    + delay_interval_sql("s.delay_value", "s.delay_unit")
-    + " END, CAST(:assigned AS uuid), CAST(:acting AS uuid), s.metadata, x.instance_id, s.position "
-    "FROM unnest(CAST(:instance_ids AS uuid[]), CAST(:restaurant_ids AS uuid[]),"
-    " CAST(:positions AS int[]), CAST(:rendered AS text[]))"
-    " AS x(instance_id, restaurant_id, position, rendered) "
-    "JOIN jsonb_to_recordset(CAST(:steps AS jsonb)) AS s(position int, name text,"
-    " description text, type text, priority text, task_template_id uuid,"
-    " message_template_id uuid, message text, delay_value int, delay_unit text, metadata jsonb)"
-    " ON s.position = x.position"
-)
+
+def insert_tasks(with_subject: bool) -> Any:
+    """All the batch's tasks in one statement; the subject columns where the table has them."""
+    subject_columns = " subject_line, subject_line_rendered," if with_subject else ""
+    subject_values = (
+        " s.subject, CASE WHEN s.type = 'email' THEN COALESCE(x.subject, s.subject) END,"
+        if with_subject
+        else ""
+    )
+    return text(
+        "INSERT INTO tasks (organisation_id, restaurant_id, task_template_id, message_template_id,"
+        " name, description, type, status, priority, message, message_rendered,"
+        + subject_columns
+        + " due_date, assigned_to, created_by, metadata, sequence_instance_id,"
+        " sequence_step_order) "
+        "SELECT CAST(:org AS uuid), x.restaurant_id, s.task_template_id, s.message_template_id,"
+        " s.name, s.description, s.type, CASE WHEN s.position = 1 THEN 'active' ELSE 'pending'"
+        " END, s.priority, s.message, COALESCE(x.rendered, s.message),"
+        + subject_values
+        + " CASE WHEN s.position = 1 THEN CAST(:now AS timestamptz) + "
+        + delay_interval_sql("s.delay_value", "s.delay_unit")
+        + " END, x.assigned_to, CAST(:acting AS uuid), s.metadata, x.instance_id, s.position "
+        "FROM unnest(CAST(:instance_ids AS uuid[]), CAST(:restaurant_ids AS uuid[]),"
+        " CAST(:positions AS int[]), CAST(:rendered AS text[]), CAST(:subjects AS text[]),"
+        " CAST(:assignees AS uuid[]))"
+        " AS x(instance_id, restaurant_id, position, rendered, subject, assigned_to) "
+        "JOIN jsonb_to_recordset(CAST(:steps AS jsonb)) AS s(position int, name text,"
+        " description text, type text, priority text, task_template_id uuid,"
+        " message_template_id uuid, message text, subject text, delay_value int,"
+        " delay_unit text, metadata jsonb)"
+        " ON s.position = x.position"
+    )
 
 
 def _start_batch(
@@ -289,28 +380,24 @@ def _start_batch(
     org_id: str,
     template: Template,
     steps: list[Step],
-    compiled: list[CompiledMessage | None],
+    messages: _Messages,
     batch: list[dict[str, Any]],
     names: list[str],
-    values: list[dict[str, str | None]],
+    values: list[dict[str, str]],
     now: datetime,
-    assigned: str | None,
+    assignees: list[str | None],
     acting: str | None,
+    with_subject: bool,
 ) -> dict[str, tuple[str, str]]:
     """Insert the batch's instances and tasks; restaurant id -> (result, instance id)."""
-    params = {
-        "template_id": template.id,
-        "org": org_id,
-        "now": now,
-        "assigned": assigned,
-        "acting": acting,
-    }
+    params = {"template_id": template.id, "org": org_id, "now": now, "acting": acting}
     rows = conn.execute(
         INSERT_INSTANCES,
         {
             **params,
             "restaurant_ids": [str(r["id"]) for r in batch],
             "names": names,
+            "assignees": assignees,
             "total": len(steps),
         },
     ).all()
@@ -319,24 +406,30 @@ def _start_batch(
     restaurant_ids: list[str] = []
     positions: list[int] = []
     rendered: list[str | None] = []
-    for restaurant, vals in zip(batch, values, strict=True):
+    subjects: list[str | None] = []
+    task_assignees: list[str | None] = []
+    for restaurant, vals, assignee in zip(batch, values, assignees, strict=True):
         result, instance_id = outcome[str(restaurant["id"])]
         if result != STARTED:
             continue
-        for step, message in zip(steps, compiled, strict=True):
+        for step, message, subject in zip(steps, messages.compiled, messages.subjects, strict=True):
             instance_ids.append(instance_id)
             restaurant_ids.append(str(restaurant["id"]))
             positions.append(step.position)
             rendered.append(message.render(vals) if message and message.variables else None)
+            subjects.append(subject.render(vals) if subject and subject.variables else None)
+            task_assignees.append(assignee)
     if instance_ids:
         conn.execute(
-            INSERT_TASKS,
+            insert_tasks(with_subject),
             {
                 **params,
                 "instance_ids": instance_ids,
                 "restaurant_ids": restaurant_ids,
                 "positions": positions,
                 "rendered": rendered,
+                "subjects": subjects,
+                "assignees": task_assignees,
                 "steps": steps_json(template.id, steps),
             },
         )
@@ -348,11 +441,12 @@ def _preview(
     report: ApplyReport,
     template: Template,
     steps: list[Step],
-    compiled: list[CompiledMessage | None],
+    messages: _Messages,
     batch: list[dict[str, Any]],
     names: list[str],
-    values: list[dict[str, str | None]],
+    values: list[dict[str, str]],
     now: datetime,
+    assignees: list[str | None],
 ) -> None:
     """What the batch would create, written to ``report`` (reads only)."""
     existing = {
@@ -370,7 +464,7 @@ def _preview(
         ),
         {"now": now, "v": first.delay_value, "u": first.delay_unit},
     ).scalar_one()
-    for restaurant, name, vals in zip(batch, names, values, strict=True):
+    for restaurant, name, vals, assignee in zip(batch, names, values, assignees, strict=True):
         rid = str(restaurant["id"])
         if rid in existing:
             report.outcomes.append(
@@ -395,9 +489,22 @@ def _preview(
                         step.delay_unit,
                         step.message,
                         message.render(vals) if message else None,
-                        message.empty_variables(vals) if message else [],
+                        list(
+                            dict.fromkeys(
+                                [
+                                    *(message.empty_variables(vals) if message else []),
+                                    *(subject.empty_variables(vals) if subject else []),
+                                ]
+                            )
+                        ),
+                        step.subject,
+                        subject.render(vals) if subject else None,
+                        assignee,
                     )
-                    for step, message in zip(steps, compiled, strict=True)
+                    for step, message, subject in zip(
+                        steps, messages.compiled, messages.subjects, strict=True
+                    )
                 ],
+                assignee,
             )
         )

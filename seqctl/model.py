@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-STEP_TYPES = ("internal_activity", "social_message", "text", "email", "call")
+STEP_TYPES = ("internal_activity", "social_message", "text", "email", "call", "demo_meeting")
 PRIORITIES = ("low", "medium", "high")
 DELAY_UNITS = ("minutes", "hours", "days")
 
@@ -48,8 +48,11 @@ class StepSpec:
     message_template: str | None = None
     custom_message: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    subject_line: str | None = None  # revision 005: the subject of an email step's task
 
     def normalised(self) -> dict[str, Any]:
+        # subject_line only when set: digests of steps without one stay as before 005
+        subject = {} if self.subject_line is None else {"subject_line": self.subject_line}
         return {
             "name": self.name,
             "type": self.type,
@@ -60,6 +63,7 @@ class StepSpec:
             "task_template": self.task_template,
             "message_template": self.message_template,
             "custom_message": self.custom_message,
+            **subject,
             "metadata": dict(self.metadata),
         }
 
@@ -75,6 +79,8 @@ class TemplateSpec:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
     locations: Mapping[str, Location] = field(default_factory=dict, compare=False)
+    # the declared variables that apply to the file (seqctl.declared): name -> declaration
+    variables: Mapping[str, Any] = field(default_factory=dict)
 
     def normalised(self) -> dict[str, Any]:
         """The content that defines the template, defaults applied, as plain JSON data."""
@@ -86,6 +92,7 @@ class TemplateSpec:
             "is_active": self.is_active,
             "metadata": dict(self.metadata),
             "steps": [step.normalised() for step in self.steps],
+            **({"variables": dict(self.variables)} if self.variables else {}),
         }
 
     @property

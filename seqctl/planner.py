@@ -36,6 +36,7 @@ from .state import (
     ActualTemplate,
     row_digest,
     signature,
+    stored_variables,
     user_metadata,
 )
 
@@ -248,6 +249,7 @@ def _desired_steps(
                 "delay_unit": step.delay_unit,
                 **resolved,
                 "custom_message": step.custom_message,
+                "subject_line": step.subject_line,
                 "metadata": dict(step.metadata),
             }
         )
@@ -268,8 +270,11 @@ def _template_change(
         "is_active": spec.is_active,
         "metadata": dict(spec.metadata),
     }
-    digest = row_digest(row, steps)
+    variables = dict(spec.variables)
+    digest = row_digest(row, steps, variables)
     row["metadata"][SEQCTL_KEY] = {"key": spec.key, "source": spec.source, "digest": digest}
+    if variables:
+        row["metadata"][SEQCTL_KEY]["variables"] = variables
     locate: Callable[[int], Location] = lambda i: spec.location(f"$.steps[{i}]")  # noqa: E731
     if current is None:
         return TemplateChange(
@@ -285,6 +290,7 @@ def _template_change(
             ),
         )
     fields = _template_fields(current.row, row)
+    fields.extend(_variable_fields(stored_variables(current.row.get("metadata")), variables))
     stored = current.seqctl or {}
     # a source stored in an older form (see seqctl.scope) is no change by itself
     if kind != "adopt" and stored_source(stored.get("source")) != spec.source:
@@ -326,6 +332,15 @@ def _template_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Fie
     return changes
 
 
+def _variable_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:
+    """The declared variables stored with the template against the file's, one per name."""
+    return [
+        FieldChange(f"variables.{name}", old.get(name), new.get(name))
+        for name in sorted(set(old) | set(new))
+        if name not in old or name not in new or signature(old[name]) != signature(new[name])
+    ]
+
+
 def _orphan_change(template: ActualTemplate, key: str, prune: bool) -> TemplateChange | None:
     """A managed template whose file is gone: deleted with --prune, else deactivated."""
     stored = template.seqctl or {}
@@ -344,7 +359,9 @@ def _orphan_change(template: ActualTemplate, key: str, prune: bool) -> TemplateC
     row = dict(template.row, is_active=False)
     steps = [dict(s.row, step_order=s.step_order) for s in template.steps]
     row["metadata"] = dict(row["metadata"])
-    row["metadata"][SEQCTL_KEY] = dict(stored, digest=row_digest(row, steps))
+    row["metadata"][SEQCTL_KEY] = dict(
+        stored, digest=row_digest(row, steps, stored_variables(template.row.get("metadata")))
+    )
     return TemplateChange(
         kind="deactivate", fields=(FieldChange("is_active", True, False),), row=row, **common
     )

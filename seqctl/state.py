@@ -32,8 +32,12 @@ STEP_FIELDS = (
     "task_template_id",
     "message_template_id",
     "custom_message",
+    "subject_line",
     "metadata",
 )
+# fields added after the first release (revision 005): part of a digest only when set, so
+# that the digests stored by earlier syncs stay valid
+LATER_STEP_FIELDS = ("subject_line",)
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,9 @@ class ActualTemplate:
     def digest(self) -> str:
         """The digest of the row as it is now (compare with the one stored at the last sync)."""
         return row_digest(
-            self.row, [dict(step.row, step_order=step.step_order) for step in self.steps]
+            self.row,
+            [dict(step.row, step_order=step.step_order) for step in self.steps],
+            stored_variables(self.row.get("metadata")),
         )
 
 
@@ -185,27 +191,44 @@ def _hash(data: Any) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def row_digest(template: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> str:
+def row_digest(
+    template: Mapping[str, Any],
+    steps: Sequence[Mapping[str, Any]],
+    variables: Mapping[str, Any] | None = None,
+) -> str:
     """The digest stored in ``metadata.seqctl.digest``: the normalised template content with
-    task and message template references resolved to UUIDs. It can be computed from the
-    files and from the rows alike, which is what makes drift detection exact."""
-    return _hash(
-        {
-            "name": template["name"],
-            "description": template.get("description"),
-            "tags": list(template.get("tags") or []),
-            "is_active": bool(template["is_active"]),
-            "metadata": canonical(user_metadata(template.get("metadata"))),
-            "steps": [
-                {
-                    "step_order": step["step_order"],
-                    **{f: step.get(f) for f in STEP_FIELDS},
-                    "metadata": canonical(step.get("metadata") or {}),
-                }
-                for step in steps
-            ],
-        }
-    )
+    task and message template references resolved to UUIDs, and the declared variables
+    stored with it. It can be computed from the files and from the rows alike, which is
+    what makes drift detection exact. Later fields and variables count only when set."""
+    content: dict[str, Any] = {
+        "name": template["name"],
+        "description": template.get("description"),
+        "tags": list(template.get("tags") or []),
+        "is_active": bool(template["is_active"]),
+        "metadata": canonical(user_metadata(template.get("metadata"))),
+        "steps": [
+            {
+                "step_order": step["step_order"],
+                **{
+                    f: step.get(f)
+                    for f in STEP_FIELDS
+                    if f not in LATER_STEP_FIELDS or step.get(f) is not None
+                },
+                "metadata": canonical(step.get("metadata") or {}),
+            }
+            for step in steps
+        ],
+    }
+    if variables:
+        content["variables"] = canonical(dict(variables))
+    return _hash(content)
+
+
+def stored_variables(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The declared variables a sync stored with a template (``metadata.seqctl.variables``)."""
+    entry = (metadata or {}).get(SEQCTL_KEY)
+    found = entry.get("variables") if isinstance(entry, Mapping) else None
+    return dict(found) if isinstance(found, Mapping) else {}
 
 
 # id, template id, step_order, updated_at (µs since the epoch), then STEP_FIELDS
@@ -214,7 +237,7 @@ SELECT coalesce(json_agg(json_build_array(
     s.id, s.sequence_template_id, s.step_order,
     (extract(epoch FROM s.updated_at) * 1000000)::bigint,
     s.name, s.type, s.priority, s.description, s.delay_value, s.delay_unit,
-    s.task_template_id, s.message_template_id, s.custom_message, s.metadata
+    s.task_template_id, s.message_template_id, s.custom_message, s.subject_line, s.metadata
   ) ORDER BY s.sequence_template_id, s.step_order)::text, '[]')
 FROM sequence_steps AS s JOIN sequence_templates AS t ON t.id = s.sequence_template_id
 WHERE t.organisation_id = CAST(:org AS uuid)

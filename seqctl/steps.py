@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from .crm_schema import MESSAGE_CONTENT, crm_columns
+from .crm_schema import MESSAGE_CONTENT, MESSAGE_SUBJECT, crm_columns
 from .errors import InvalidInput
 from .model import Organisation
 from .rendering import CompiledMessage, compile_message
@@ -34,6 +34,9 @@ class Step:
     message: str | None
     delay_value: int
     delay_unit: str
+    # the task's subject: for email steps the message template's, else the step's, else the
+    # task template's (rendered); other steps keep the step's own, never rendered
+    subject: str | None = None
 
     @property
     def compiled(self) -> CompiledMessage | None:
@@ -41,21 +44,29 @@ class Step:
 
 
 def load_steps(conn: Connection, template: Template, org: Organisation) -> list[Step]:
-    """The template's steps in order; message = message template, task template, custom.
+    """The template's steps in order, with each task's message and subject as the
+    application chooses them (§4): message = the message template's content, else the
+    step's custom message, else the task template's default message.
 
     Only the organisation's task and message templates are read (spec §7, "Tenants never
     mix"): a step linked to any other one (another organisation's, or one row level
     security hides) is refused, naming the step, and its text is never read.
     """
-    content = crm_columns(conn).require(
+    crm = crm_columns(conn)
+    content = crm.require(
         *MESSAGE_CONTENT, needed_by="starting a step that uses a message template"
     )
+    mt_subject = crm.expression("mt", *MESSAGE_SUBJECT)
+    tt_subject = crm.expression("tt", "task_templates", ("subject_line",))
     rows = conn.execute(
         text(
             "SELECT s.id, s.step_order, s.name, s.description, s.type, s.priority, "
             "s.task_template_id, s.message_template_id, s.delay_value, s.delay_unit, "
-            f"COALESCE(NULLIF(mt.{content}, ''), NULLIF(tt.default_message, ''), "
-            "s.custom_message) AS message, "
+            f"COALESCE(NULLIF(mt.{content}, ''), NULLIF(s.custom_message, ''), "
+            "tt.default_message) AS message, "
+            f"CASE WHEN s.type = 'email' THEN COALESCE(NULLIF({mt_subject}, ''), "
+            f"NULLIF(s.subject_line, ''), NULLIF({tt_subject}, '')) "
+            "ELSE NULLIF(s.subject_line, '') END AS subject, "
             "s.message_template_id IS NOT NULL AND mt.id IS NULL AS foreign_message, "
             "s.task_template_id IS NOT NULL AND tt.id IS NULL AS foreign_task "
             "FROM sequence_steps s "
@@ -101,6 +112,7 @@ def load_steps(conn: Connection, template: Template, org: Organisation) -> list[
             r.message,
             r.delay_value,
             r.delay_unit,
+            r.subject,
         )
         for position, r in enumerate(rows, start=1)
     ]
@@ -119,6 +131,7 @@ def steps_json(template_id: str, steps: list[Step]) -> str:
                 "task_template_id": s.task_template_id,
                 "message_template_id": s.message_template_id,
                 "message": s.message,
+                "subject": s.subject,
                 "delay_value": s.delay_value,
                 "delay_unit": s.delay_unit,
                 "metadata": {

@@ -217,12 +217,12 @@ WHERE t.id = d.id AND t.organisation_id = CAST(:org AS uuid)
 """)
 STEP_COLUMNS = (
     "step_order, name, description, task_template_id, type, priority, "
-    "message_template_id, custom_message, delay_value, delay_unit, metadata"
+    "message_template_id, custom_message, subject_line, delay_value, delay_unit, metadata"
 )
 STEP_RECORD = (
     "d(id uuid, template_id uuid, moved boolean, step_order integer, name text, "
     "description text, task_template_id uuid, type text, priority text, "
-    "message_template_id uuid, custom_message text, delay_value integer, "
+    "message_template_id uuid, custom_message text, subject_line text, delay_value integer, "
     "delay_unit text, metadata jsonb)"
 )
 # every step statement is confined to the organisation's templates (a saved plan is a file)
@@ -238,7 +238,8 @@ UPDATE sequence_steps AS s
 SET step_order = d.step_order + CASE WHEN d.moved THEN {OFFSET} ELSE 0 END,
     name = d.name, description = d.description, task_template_id = d.task_template_id,
     type = d.type, priority = d.priority, message_template_id = d.message_template_id,
-    custom_message = d.custom_message, delay_value = d.delay_value, delay_unit = d.delay_unit,
+    custom_message = d.custom_message, subject_line = d.subject_line,
+    delay_value = d.delay_value, delay_unit = d.delay_unit,
     metadata = d.metadata
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS {STEP_RECORD}
 WHERE s.id = d.id AND s.sequence_template_id = d.template_id AND s.{IN_ORGANISATION}

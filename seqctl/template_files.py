@@ -6,7 +6,8 @@ second time (a link cycle, or two links to one place) is searched once and the l
 warned about. A directory or path that cannot be read is an error, never skipped: a missing
 template would otherwise look like a removed one and be deactivated or pruned. A file named
 explicitly is taken whatever its extension. A path reached twice (``sequences/`` and
-``sequences/a.yaml``) is read once.
+``sequences/a.yaml``) is read once. ``variables.yaml`` holds declared variables
+(``seqctl.declared``), never a template.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .problems import ERROR, WARNING, Problem
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml")
 DEFAULT_PATH = "sequences"
+DECLARED_FILE = "variables.yaml"  # declared variables (seqctl.declared), never a template
 
 
 def find_template_files(
@@ -53,6 +55,7 @@ def find_template_files(
             found = _walk(path, searched, problems)
         else:
             found = [os.path.normpath(path)]
+        found = [f for f in found if os.path.basename(f) != DECLARED_FILE]
         if not found and not any(p.severity == ERROR for p in problems[known:]):
             problems.append(
                 Problem(

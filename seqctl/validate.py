@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from .declared import Declared
 from .loader import LoadedFile, SourceMap, load_bytes, load_file
 from .model import Location, StepSpec, TemplateSpec
 from .problems import (
@@ -32,8 +33,8 @@ from .problems import (
 )
 from .schema import schema_checker
 from .schema_check import SchemaError
-from .template_files import default_key, find_template_files
-from .variables import KNOWN_VARIABLES, spaced_tokens, suggest_variable, unknown_variables
+from .template_files import DECLARED_FILE, default_key, find_template_files
+from .variables import KNOWN_VARIABLES, is_known, spaced_tokens, suggest_variable, unknown_variables
 
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 ONE_YEAR = {"minutes": 365 * 24 * 60, "hours": 365 * 24, "days": 365}
@@ -70,8 +71,37 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]]) -> ValidationResult:
     """
     files, problems = find_template_files(paths)
     result = ValidationResult(problems=problems)
-    result.files = [check_loaded(load_file(file)) for file in files]
+    declared = _declared_variables(files, paths, result.problems)
+    result.files = [check_loaded(load_file(file), declared.get(file)) for file in files]
     _check_unique_keys(result.files)
+    return result
+
+
+def _declared_variables(
+    files: list[str], paths: Iterable[str | os.PathLike[str]], problems: list[Problem]
+) -> dict[str, Declared]:
+    """template file -> the declared variables that apply to it (``seqctl.declared``); the
+    problems of each variables file (and of one named explicitly) are added once, so a
+    run with a bad variables file has errors and syncs nothing."""
+    from .declared import declared_file_for, load_declared
+
+    loaded: dict[str, Declared] = {}
+
+    def load(file: str) -> Declared:
+        key = os.path.abspath(file)
+        if key not in loaded:
+            declared, found = load_declared(file)
+            problems.extend(found)
+            loaded[key] = declared or Declared(source=file)
+        return loaded[key]
+
+    for path in paths:  # a variables file named explicitly is checked too
+        if os.path.basename(os.fspath(path)) == DECLARED_FILE and os.path.isfile(path):
+            load(os.fspath(path))
+    result: dict[str, Declared] = {}
+    for file in files:
+        variables_file = declared_file_for(file)
+        result[file] = Declared() if variables_file is None else load(variables_file)
     return result
 
 
@@ -96,8 +126,10 @@ def validate_bytes(data: bytes, file: str = "template.yaml") -> FileResult:
     return check_loaded(load_bytes(data, file))
 
 
-def check_loaded(loaded: LoadedFile) -> FileResult:
-    """Schema and semantic checks of one loaded file (keys across files: not here)."""
+def check_loaded(loaded: LoadedFile, declared: Declared | None = None) -> FileResult:
+    """Schema and semantic checks of one loaded file (keys across files: not here).
+
+    ``declared``: the declared variables that apply to the file (known in messages)."""
     result = FileResult(loaded.file, problems=list(loaded.problems))
     if not loaded.readable or not isinstance(loaded.data, dict):
         return result
@@ -112,7 +144,7 @@ def check_loaded(loaded: LoadedFile) -> FileResult:
     for path, note in loaded.yaml11.items():
         if path not in failed:
             result.problems.append(Problem.at(WARNING, source[path], path, note.message, note.hint))
-    checks = _Semantics(source, failed, result.problems)
+    checks = _Semantics(source, failed, result.problems, declared.names if declared else ())
     result.key, result.key_location = checks.key(data)
     checks.steps(data.get("steps"))
     if "metadata" in data:
@@ -120,7 +152,8 @@ def check_loaded(loaded: LoadedFile) -> FileResult:
     result.problems.sort(key=Problem.sort_key)
     if result.valid and result.key is not None:
         key = result.key
-        result.build = lambda: _template(data, key, loaded.file, source)
+        variables = dict(declared.definitions) if declared else {}
+        result.build = lambda: _template(data, key, loaded.file, source, variables)
     return result
 
 
@@ -216,10 +249,17 @@ def _value_at(data: Any, path: str) -> Any:
 class _Semantics:
     """Checks the schema cannot express; defensive, since the data may be schema-invalid."""
 
-    def __init__(self, source: SourceMap, failed: set[str], problems: list[Problem]) -> None:
+    def __init__(
+        self,
+        source: SourceMap,
+        failed: set[str],
+        problems: list[Problem],
+        declared: tuple[str, ...] = (),
+    ) -> None:
         self.source = source
         self.failed = failed
         self.problems = problems
+        self.declared = declared
 
     def add(self, severity: Severity, path: str, message: str, hint: str | None) -> None:
         location = self.source.nearest(path)
@@ -267,27 +307,47 @@ class _Semantics:
                         f"($.steps[{first}].name): {name!r}",
                         "give each step its own name so that their tasks can be told apart",
                     )
-            message = step.get("custom_message")
-            if isinstance(message, str) and "{" in message:
-                self.message(message, f"{path}.custom_message")
+            for field in ("custom_message", "subject_line"):
+                message = step.get(field)
+                if isinstance(message, str) and "{" in message:
+                    self.message(message, f"{path}.{field}")
+            self.subject(step, path)
             if "delay_value" in step:
                 self.delay(step, path)
             if "metadata" in step:
                 self.storable(step["metadata"], f"{path}.metadata")
 
+    def subject(self, step: dict[str, Any], path: str) -> None:
+        """A subject line on a step that is not an email: kept, never rendered (a warning,
+        as the application stores it on any step and renders it for email tasks only)."""
+        kind = step.get("type")
+        if "subject_line" not in step or kind == "email" or not isinstance(kind, str):
+            return
+        if f"{path}.type" in self.failed or f"{path}.subject_line" in self.failed:
+            return
+        self.add(
+            WARNING,
+            f"{path}.subject_line",
+            f"subject_line on a {kind} step: only email tasks get a subject; it is stored "
+            "but never rendered",
+            "remove subject_line, or make the step `type: email`",
+        )
+
     def message(self, text: str, path: str) -> None:
-        for name in unknown_variables(text):
-            guess = suggest_variable(name)
+        for name in unknown_variables(text, self.declared):
+            guess = suggest_variable(name, self.declared)
             self.add(
                 WARNING,
                 path,
                 f"unknown variable `{{{name}}}`; it will be left as written",
                 f"did you mean `{{{guess}}}`?"
                 if guess
-                else "known variables: " + ", ".join(KNOWN_VARIABLES),
+                else "known variables: "
+                + ", ".join([*KNOWN_VARIABLES, *self.declared])
+                + f"; or declare it in {DECLARED_FILE}",
             )
         for written, name in spaced_tokens(text):
-            if name in KNOWN_VARIABLES:
+            if is_known(name, self.declared):
                 self.add(
                     WARNING,
                     path,
@@ -370,7 +430,13 @@ def _check_unique_keys(results: list[FileResult]) -> None:
 # -- building the model -------------------------------------------------------------------
 
 
-def _template(data: dict[str, Any], key: str, file: str, source: SourceMap) -> TemplateSpec:
+def _template(
+    data: dict[str, Any],
+    key: str,
+    file: str,
+    source: SourceMap,
+    variables: dict[str, Any] | None = None,
+) -> TemplateSpec:
     steps = tuple(
         StepSpec(
             step_order=order,
@@ -384,6 +450,7 @@ def _template(data: dict[str, Any], key: str, file: str, source: SourceMap) -> T
             message_template=step.get("message_template"),
             custom_message=step.get("custom_message"),
             metadata=step.get("metadata", {}),
+            subject_line=step.get("subject_line"),
         )
         for order, step in enumerate(data["steps"], start=1)
     )
@@ -397,4 +464,5 @@ def _template(data: dict[str, Any], key: str, file: str, source: SourceMap) -> T
         metadata=data.get("metadata", {}),
         source=file,
         locations=source,
+        variables=variables or {},
     )

@@ -45,6 +45,11 @@ def apply_lines(report: ApplyReport, zone: ZoneInfo) -> list[str]:
     if report.dry_run:
         for preview in report.previews:
             lines.extend(preview_lines(preview, zone))
+        for variable, column in report.missing_columns.items():
+            lines.append(
+                f"{{{variable}}} renders empty for every restaurant: the restaurants table "
+                f"has no column {column}"
+            )
     rows = [
         [o.result, o.restaurant_name or o.ref, o.instance_id or "-"]
         for o in report.outcomes
@@ -87,6 +92,8 @@ def preview_lines(preview: InstancePreview, zone: ZoneInfo) -> list[str]:
         lines.append(
             f"  {task.step_order}. {task.name} [{task.type}, {task.priority}] {task.status}, {due}"
         )
+        if task.subject_line_rendered is not None:
+            lines.append(f"       subject: {task.subject_line_rendered}")
         if task.message_rendered is not None:
             lines.extend("       | " + line for line in task.message_rendered.splitlines() or [""])
     empty = preview.empty_variables
@@ -115,6 +122,7 @@ def apply_json(report: ApplyReport, zone: ZoneInfo) -> dict[str, Any]:
             for o in report.outcomes
         ],
         "summary": {r: report.count(r) for r in ("started", "already_active", "would_start")},
+        "missing_columns": report.missing_columns,
         **(
             {
                 "instances": [

@@ -188,6 +188,7 @@ def plan_command(
         begin_snapshot(conn)
         organisation, _user = _organisation(conn, state(ctx).settings)
         plan = make_plan(conn, templates, organisation, options, scope)
+        _warn_missing_columns(conn, templates, organisation.id)
     if out_file is not None:
         try:
             out_file.write_text(
@@ -313,8 +314,40 @@ def sync_command(
                 dry_run=dry_run,
                 scope=scope_of(paths or [DEFAULT_PATH]),
             )
+            _warn_missing_columns(conn, templates, organisation.id)
     _render(plan, format, applied=not dry_run)
     return 2 if dry_run and detailed_exitcode and plan.has_changes else 0
+
+
+def _warn_missing_columns(conn: Connection, templates: list[TemplateSpec], org_id: str) -> None:
+    from ..render_check import missing_column_warnings
+
+    for warning in missing_column_warnings(conn, templates, org_id):
+        err(f"warning: {warning}")
+
+
+def _export_variables(text: str | None, out_dir: Path, *, force: bool, write: bool) -> None:
+    """Write the declared variables next to the exported templates (as for templates:
+    unchanged when equal, a different file only with --force)."""
+    from ..template_files import DECLARED_FILE
+
+    if text is None:
+        return
+    path = out_dir / DECLARED_FILE
+    same = path.exists() and path.read_text(encoding="utf-8") == text
+    if path.exists() and not same and not force:
+        raise Refused(
+            f"export would overwrite a different {path}",
+            hint="export into an empty directory with --out DIR, or pass --force",
+        )
+    if not write:
+        return
+    if same:
+        err(f"unchanged {path}")
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    err(f"wrote {path}")
 
 
 def _read_plan(path: Path) -> Plan:
@@ -371,19 +404,25 @@ def export_command(
 
       seqctl validate sequences/ && seqctl sync --adopt sequences/
     """
-    from ..export import export_templates, write_export
+    from ..export import export_templates, export_variables, write_export
     from ..state import begin_snapshot, read_state
 
     _out_directory(out_dir)
     with open_db(ctx, acting_user=True) as db, db.begin() as conn:
         begin_snapshot(conn)
         organisation, _user = _organisation(conn, state(ctx).settings)
-        exported = export_templates(read_state(conn, organisation))
+        actual = read_state(conn, organisation)
+        exported = export_templates(actual)
+    variables, variable_warnings = export_variables(actual)
     try:
+        _export_variables(variables, out_dir, force=force, write=False)  # refuse before writing
         results = write_export(exported, out_dir, force=force)
+        _export_variables(variables, out_dir, force=force, write=True)
     except OSError as error:
         where = f" {inert(error.filename)}" if error.filename else ""
         raise Refused(f"export: cannot write{where}: {error.strerror}") from None
+    for warning in variable_warnings:
+        err(f"warning: variables.yaml: {inert(warning)}")
     for item, _path, _written in results:
         for warning in item.warnings:
             err(f"warning: {inert(item.filename)}: {warning}")

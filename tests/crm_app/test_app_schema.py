@@ -330,11 +330,6 @@ def test_export_validate_round_trip_of_a_web_app_template(
     assert plan.exit_code == 0, plan.stdout + plan.stderr
 
 
-@pytest.mark.xfail(
-    reason="demo_meeting and subject_line in the template format are crm-render's part of "
-    "issue 15 (JSON Schema, export); passes once that branch is merged",
-    strict=False,
-)
 def test_export_validate_round_trip_with_demo_meeting_and_subject_lines(
     app_sequences_url: str, cli: Cli, tmp_path: Path
 ) -> None:

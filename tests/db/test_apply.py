@@ -48,7 +48,7 @@ STEPS = [
         message_template="Welcome email",
         custom_message="ignored: the message template wins",
     ),
-    S("Check in", 3, "days", "text", task_template="Check-in call", custom_message="ignored"),
+    S("Check in", 3, "days", "text", task_template="Check-in call"),
     S("Wrap up", 30, "minutes", "internal_activity", custom_message="{unknown} {cuisine}"),
 ]
 
@@ -80,9 +80,10 @@ def test_start_one_restaurant(engine: Engine, demo_org: str) -> None:
     assert tasks[0]["due_date"] == T0
     assert all(t["due_date"] is None for t in tasks[1:])
     assert all(t["assigned_to"] == ALEX and t["restaurant_id"] == LUIGI for t in tasks)
-    # message: message template, else task template default, else custom message
+    # message: message template, else custom message, else task template default (as in the
+    # application); {organisation_name} is the restaurant's company (§5)
     assert tasks[0]["message"] == "Hi {first_name} from {organisation_name}"
-    assert tasks[0]["message_rendered"] == "Hi Luigi from Demo Restaurant Group"
+    assert tasks[0]["message_rendered"] == "Hi Luigi from Rossi Hospitality Ltd"
     assert tasks[1]["message"].startswith("Hi {first_name},\n\nWelcome aboard!")
     assert "work with Luigi's Trattoria in San Francisco" in tasks[1]["message_rendered"]
     assert tasks[2]["message_rendered"] == "Hi Luigi, how is everything going at Luigi's Trattoria?"
@@ -114,7 +115,7 @@ def test_start_many_restaurants_in_batches(engine: Engine, demo_org: str) -> Non
     # Sakura has no contact phone: rendered empty, not "None"
     [sakura] = [o for o in report.outcomes if o.restaurant_id == SAKURA]
     assert tasks_of(engine, sakura.instance_id)[0]["message_rendered"] == (
-        "Hi Yuki from Demo Restaurant Group"
+        "Hi Yuki from Tanaka Foods Ltd"
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,6 +79,7 @@ STEP = st.builds(
         task_template=st.sampled_from(TASK_REFS),
         message_template=st.sampled_from(MESSAGE_REFS),
         custom_message=text(max_size=200),
+        subject_line=text(max_size=200),
         metadata=METADATA,
     ),
 )
@@ -109,6 +111,7 @@ def to_spec(document: dict[str, Any]) -> TemplateSpec:
             message_template=s.get("message_template"),
             custom_message=s.get("custom_message"),
             metadata=s.get("metadata", {}),
+            subject_line=s.get("subject_line"),
         )
         for i, s in enumerate(document["steps"])
     )
@@ -187,6 +190,8 @@ STEP_CASES: list[tuple[str, Any, bool]] = [
     ("priority", "urgent", False),
     *[("delay_unit", value, True) for value in DELAY_UNITS],
     ("delay_unit", "weeks", False),
+    ("subject_line", "", True),
+    ("subject_line", "s" * 10000, True),  # revision 005: text without a limit
 ]
 
 
@@ -217,8 +222,8 @@ def database_accepts(url: str, org: str, template: dict[str, Any], step: dict[st
             ).fetchone()[0]  # type: ignore[index]
             conn.execute(
                 "INSERT INTO sequence_steps (sequence_template_id, step_order, name, type, "
-                "priority, description, delay_value, delay_unit) "
-                "VALUES (%s, 1, %s, %s, %s, %s, %s, %s)",
+                "priority, description, delay_value, delay_unit, subject_line) "
+                "VALUES (%s, 1, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     template_id,
                     values["name"],
@@ -227,6 +232,7 @@ def database_accepts(url: str, org: str, template: dict[str, Any], step: dict[st
                     values["description"],
                     values["delay_value"],
                     values["delay_unit"],
+                    values.get("subject_line"),
                 ),
             )
         except (psycopg.errors.CheckViolation, psycopg.errors.NumericValueOutOfRange):
@@ -275,3 +281,22 @@ def test_schema_enums_are_the_database_enums() -> None:
     assert tuple(step["type"]["enum"]) == STEP_TYPES
     assert tuple(step["priority"]["enum"]) == PRIORITIES
     assert tuple(step["delay_unit"]["enum"]) == DELAY_UNITS
+
+
+def test_step_types_are_those_of_the_check_constraints(database_url: str) -> None:
+    """Every step type (demo_meeting too, revision 005) is allowed on sequence_steps and on
+    the tasks the steps make; the schema's enum is exactly sequence_steps' list."""
+    with rolled_back(database_url) as conn:
+        definitions = dict(
+            conn.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conname IN ('sequence_steps_type_check', 'tasks_type_check')"
+            ).fetchall()
+        )
+    allowed = {
+        name: tuple(re.findall(r"'([a-z_]+)'::text", definition))
+        for name, definition in definitions.items()
+    }
+    assert allowed["sequence_steps_type_check"] == STEP_TYPES
+    assert set(STEP_TYPES) <= set(allowed["tasks_type_check"])
+    assert "demo_meeting" in SCHEMA["$defs"]["step"]["properties"]["type"]["enum"]

@@ -7,7 +7,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seqctl.rendering import compile_message, render, variable_values
+from seqctl.rendering import Today, compile_message, render, variable_values
 from seqctl.variables import KNOWN_VARIABLES
 
 LUIGI = {
@@ -22,7 +22,7 @@ LUIGI = {
     "contact_email": None,
     "contact_phone": "+1 415 555 0102",
 }
-VALUES = variable_values(LUIGI, organisation_name="Demo Group", today=date(2026, 1, 31))
+VALUES = variable_values(LUIGI, today=Today(date(2026, 1, 31)))
 
 
 def test_every_known_variable_has_a_value_source() -> None:
@@ -33,9 +33,10 @@ def test_values() -> None:
     assert VALUES["restaurant_name"] == "Luigi's Trattoria"
     assert VALUES["restaurant_address"] == "12 Columbus Ave"
     assert VALUES["first_name"] == "Luigi"
-    assert VALUES["contact_name"] == "Luigi   Rossi"
-    assert (VALUES["today"], VALUES["current_year"]) == ("2026-01-31", "2026")
-    assert VALUES["restaurant_phone"] is None and VALUES["restaurant_website"] is None
+    # as the application renders them: the column as stored, the date as en-NZ writes it
+    assert VALUES["contact_name"] == "  Luigi   Rossi "
+    assert (VALUES["today"], VALUES["current_year"]) == ("31/01/2026", "2026")
+    assert VALUES["restaurant_phone"] == "" and VALUES["restaurant_website"] == ""
 
 
 def test_render() -> None:
@@ -59,9 +60,10 @@ def test_single_pass_never_expands_a_value() -> None:
 
 def test_no_contact_gives_empty_first_name() -> None:
     values = variable_values(
-        {"name": "X", "contact_name": "   "}, organisation_name=None, today=date(2026, 1, 1)
+        {"name": "X", "contact_name": "   ", "organisation_name": None},
+        today=Today(date(2026, 1, 1)),
     )
-    assert values["first_name"] is None and values["organisation_name"] is None
+    assert values["first_name"] == "" and values["organisation_name"] == ""
     assert render("Hi {first_name}{organisation_name}.", values) == "Hi ."
 
 
