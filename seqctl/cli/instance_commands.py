@@ -55,8 +55,7 @@ class Status(StrEnum):
 @contextlib.contextmanager
 def _transaction(ctx: typer.Context) -> Iterator[tuple[Connection, Organisation]]:
     """One transaction; with an acting user (--as-user), under row level security as them."""
-    from ..db.connection import act_as_user
-    from ..runtime.lookup import resolve_organisation
+    from ..runtime.lookup import act_as_user, resolve_organisation
 
     settings = state(ctx).settings
     with open_db(ctx, acting_user=True) as db, db.begin() as conn:
@@ -403,8 +402,7 @@ def advance(
 
     Example:  */5 * * * *  seqctl advance --all-organisations
     """
-    from ..db.connection import act_as_user
-    from ..runtime.lookup import resolve_organisation
+    from ..runtime.lookup import act_as_user, resolve_organisation
     from ..runtime.progression import advance as reconcile
     from . import instance_views as views
 

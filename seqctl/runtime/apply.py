@@ -18,8 +18,7 @@ from sqlalchemy import Connection, text
 
 from ..db.crm_columns import CrmColumns, crm_columns
 from ..errors import Conflict, InvalidInput, Refused, UsageError
-from ..sync.actual import stored_variables
-from ..templates.declared import Declared
+from ..templates.declared import Declared, stored_variables
 from ..templates.rendering import (
     RESTAURANT_COLUMNS,
     CompiledMessage,

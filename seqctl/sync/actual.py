@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, cast, func, literal, select, text, union_all
 
 from ..db import tables
-from ..runtime.lookup import Organisation
+from ..templates.declared import SEQCTL_KEY as SEQCTL_KEY
+from ..templates.declared import stored_variables as stored_variables
+from ..templates.spec import Organisation
 
-SEQCTL_KEY = "seqctl"
 TEMPLATE_FIELDS = ("name", "description", "tags", "is_active", "metadata")
 STEP_FIELDS = (
     "name",
@@ -222,13 +223,6 @@ def row_digest(
     if variables:
         content["variables"] = canonical(dict(variables))
     return _hash(content)
-
-
-def stored_variables(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The declared variables a sync stored with a template (``metadata.seqctl.variables``)."""
-    entry = (metadata or {}).get(SEQCTL_KEY)
-    found = entry.get("variables") if isinstance(entry, Mapping) else None
-    return dict(found) if isinstance(found, Mapping) else {}
 
 
 # id, template id, step_order, updated_at (µs since the epoch), then STEP_FIELDS

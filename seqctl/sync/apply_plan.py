@@ -22,8 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, exc, text
 
 from ..errors import Conflict, DatabaseError, LockTimeout, Refused
-from ..runtime.lookup import Organisation
-from ..templates.spec import TemplateSpec
+from ..templates.spec import Organisation, TemplateSpec
 from .actual import instances_of, read_state
 from .diff import build_plan
 from .plan import Plan, PlanOptions, StepChange, TemplateChange
