@@ -55,9 +55,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--templates", type=int, default=1000)
     args = parser.parse_args()
-    with temporary_database(args.database_url, "everyday") as url, tempfile.TemporaryDirectory(
-        prefix="seqctl-everyday-"
-    ) as tmp:
+    with (
+        temporary_database(args.database_url, "everyday") as url,
+        tempfile.TemporaryDirectory(prefix="seqctl-everyday-") as tmp,
+    ):
         work = Path(tmp)
         engine = make_engine(url)
         with engine.begin() as conn:
