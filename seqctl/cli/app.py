@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CHANGES = 2
-EXIT_UNAVAILABLE = 3
 EXIT_USAGE = 64
 
 HELP = """Task sequences as code for a restaurant-sales CRM on PostgreSQL.

@@ -233,9 +233,9 @@ def apply_template(
         if progress is not None:
             progress(min(start + batch_size, len(rows)), len(rows))
     if dry_run:
+        by_restaurant = {o.restaurant_id: o for o in report.outcomes}
         for r in rows:
-            outcome = next(o for o in report.outcomes if o.restaurant_id == str(r["id"]))
-            outcome.ref = refs[str(r["id"])]
+            by_restaurant[str(r["id"])].ref = refs[str(r["id"])]
     elif report.count(STARTED):
         conn.execute(
             text("UPDATE sequence_templates SET usage_count = usage_count + :n WHERE id = :id"),
