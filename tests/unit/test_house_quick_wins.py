@@ -1,4 +1,5 @@
-"""Issue 10's quick wins: one definition of each default, a step's message compiled once."""
+"""Issue 10: one definition of each default, a step's message compiled once, lifecycle by table,
+one JSON-path parser, one canonical JSON."""
 
 from __future__ import annotations
 
@@ -27,3 +28,42 @@ def test_defaults_are_defined_once() -> None:
     assert SyncOptions().lock_timeout == config.DEFAULT_LOCK_TIMEOUT == 60.0
     assert config.Settings().timezone == config.DEFAULT_TIMEZONE
     assert issubclass(SyncOptions, PlanOptions)
+
+
+def test_lifecycle_commands_and_functions_come_from_one_table() -> None:
+    from seqctl.cli.instance_commands import LIFECYCLE_HELP
+    from seqctl.runtime import lifecycle
+
+    assert LIFECYCLE_HELP == {name: rule.summary for name, rule in lifecycle.RULES.items()}
+    for name, rule in lifecycle.RULES.items():
+        function = getattr(lifecycle, name)
+        assert (function.__name__, function.__doc__) == (name, rule.summary)
+
+
+def test_a_location_walks_up_quoted_keys_with_dots_and_brackets() -> None:
+    from seqctl.templates.spec import Location, TemplateSpec
+
+    at = {
+        "$": Location("t.yaml", 1, 1),
+        "$.metadata": Location("t.yaml", 5, 1),
+        "$.metadata['a.b']": Location("t.yaml", 6, 3),
+    }
+    spec = TemplateSpec("k", "Name", (), source="t.yaml", locations=at)
+    assert spec.location("$.metadata['a.b']") == at["$.metadata['a.b']"]
+    assert spec.location("$.metadata['a.b'].c[2]") == at["$.metadata['a.b']"]
+    assert spec.location("$.metadata['x.y[0]']") == at["$.metadata"]
+    assert spec.location("$.metadata['it\\'s.z']") == at["$.metadata"]
+    assert spec.location("$.steps[3].name") == at["$"]
+    assert TemplateSpec("k", "Name", (), source="t.yaml").location("") == Location("t.yaml", 1, 1)
+
+
+def test_one_canonical_json_for_digests_and_signatures() -> None:
+    from decimal import Decimal
+
+    from seqctl.sync.actual import signature
+    from seqctl.templates.spec import canonical_json, content_digest
+
+    assert canonical_json({"b": 1, "a": "é"}) == '{"a":"é","b":1}'
+    assert canonical_json(Decimal("1.5")) != canonical_json("1.5")
+    assert signature({"x": 2.450409839656763e16}) == signature({"x": 24504098396567630})
+    assert content_digest({"a": 1}).startswith("sha256:")
