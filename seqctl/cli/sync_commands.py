@@ -20,12 +20,12 @@ from .app import (
     EXIT_OK,
     OutputFormat,
     app,
+    colour_for,
     emit_json,
     err,
     open_db,
     out,
     state,
-    stdout_is_terminal,
 )
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def _lock_timeout(value: float | None) -> float | None:
 def _render(plan: Plan, fmt: PlanFormat, *, applied: bool) -> None:
     from ..sync.plan_formats import RENDERERS
 
-    colour = fmt is PlanFormat.text and stdout_is_terminal()
+    colour = fmt is PlanFormat.text and colour_for(sys.stdout)
     out(RENDERERS[fmt.value](plan, applied, colour), colour=colour)
 
 
@@ -388,7 +388,7 @@ def _confirmer(yes: bool) -> Confirm:
             )
         from ..sync.plan_formats import render_text
 
-        colour = sys.stderr.isatty()
+        colour = colour_for(sys.stderr)
         err(render_text(plan, False, colour), colour=colour)
         return typer.confirm(
             f"Delete {len(doomed)} template(s)? This cannot be undone", default=False, err=True

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from seqctl import config
 from seqctl.cli import sync_commands
 from seqctl.runtime.steps import Step
@@ -67,3 +69,21 @@ def test_one_canonical_json_for_digests_and_signatures() -> None:
     assert canonical_json(Decimal("1.5")) != canonical_json("1.5")
     assert signature({"x": 2.450409839656763e16}) == signature({"x": 24504098396567630})
     assert content_digest({"a": 1}).startswith("sha256:")
+
+
+class _Terminal:
+    def isatty(self) -> bool:
+        return True
+
+
+def test_no_color_turns_colours_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from seqctl.cli.app import colour_for
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert colour_for(_Terminal()) is True  # type: ignore[arg-type]
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert colour_for(_Terminal()) is False  # type: ignore[arg-type]
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("CI", "true")
+    assert colour_for(_Terminal()) is False  # type: ignore[arg-type]
