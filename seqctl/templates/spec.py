@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..vocabulary import DEFAULT_DELAY_UNIT, DEFAULT_DELAY_VALUE, DEFAULT_PRIORITY
 from .problems import parent_path
 
 STEP_TYPES = ("internal_activity", "social_message", "text", "email", "call", "demo_meeting")
@@ -43,10 +44,10 @@ class StepSpec:
     step_order: int
     name: str
     type: str
-    priority: str = "medium"
+    priority: str = DEFAULT_PRIORITY
     description: str | None = None
-    delay_value: int = 0
-    delay_unit: str = "days"
+    delay_value: int = DEFAULT_DELAY_VALUE
+    delay_unit: str = DEFAULT_DELAY_UNIT
     task_template: str | None = None
     message_template: str | None = None
     custom_message: str | None = None
