@@ -19,8 +19,10 @@ from zoneinfo import ZoneInfo
 from .errors import ConfigError
 
 CONFIG_FILE = "seqctl.toml"
+# the defaults of every layer, defined once
+DEFAULT_PATH = "sequences"  # where template files are looked for
 DEFAULT_TIMEZONE = "UTC"
-DEFAULT_LOCK_TIMEOUT = 60.0
+DEFAULT_LOCK_TIMEOUT = 60.0  # seconds a sync waits for another one
 
 # setting name -> environment variables, first found wins
 ENVIRONMENT: dict[str, tuple[str, ...]] = {

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_CHANGES = 2
-EXIT_UNAVAILABLE = 3
 EXIT_USAGE = 64
 
 HELP = """Task sequences as code for a restaurant-sales CRM on PostgreSQL.
@@ -181,6 +180,13 @@ def emit_json(payload: dict[str, Any]) -> None:
 
 def stdout_is_terminal() -> bool:
     return sys.stdout.isatty() and os.environ.get("CI", "").lower() not in ("true", "1")
+
+
+def colour_for(stream: TextIO) -> bool:
+    """Colours on ``stream``: only a terminal, never under ``NO_COLOR`` (no-color.org) or CI."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return stream.isatty() and os.environ.get("CI", "").lower() not in ("true", "1")
 
 
 # -- entry point ----------------------------------------------------------------------

@@ -55,8 +55,7 @@ class Status(StrEnum):
 @contextlib.contextmanager
 def _transaction(ctx: typer.Context) -> Iterator[tuple[Connection, Organisation]]:
     """One transaction; with an acting user (--as-user), under row level security as them."""
-    from ..db.connection import act_as_user
-    from ..runtime.lookup import resolve_organisation
+    from ..runtime.lookup import act_as_user, resolve_organisation
 
     settings = state(ctx).settings
     with open_db(ctx, acting_user=True) as db, db.begin() as conn:
@@ -319,36 +318,31 @@ def _lifecycle(ctx: typer.Context, action: str, ids: list[str], format: OutputFo
     return 0
 
 
-@app.command("pause")
-def pause(
-    ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
-) -> int:
-    """Pause active instances: nothing moves on until they are resumed."""
-    return _lifecycle(ctx, "pause", instances, format)
+def _lifecycle_command(action: str) -> None:
+    """Registers ``seqctl ACTION INSTANCE…`` for one transition of ``lifecycle.RULES``."""
+
+    def command(
+        ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
+    ) -> int:
+        return _lifecycle(ctx, action, instances, format)
+
+    command.__name__ = action
+    command.__doc__ = LIFECYCLE_HELP[action]
+    app.command(action)(command)
 
 
-@app.command("resume")
-def resume(
-    ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
-) -> int:
-    """Resume paused instances; the active task's due date moves by the time spent paused."""
-    return _lifecycle(ctx, "resume", instances, format)
-
-
-@app.command("cancel")
-def cancel(
-    ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
-) -> int:
-    """Cancel active or paused instances; their open tasks are cancelled (kept as history)."""
-    return _lifecycle(ctx, "cancel", instances, format)
-
-
-@app.command("finish")
-def finish(
-    ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
-) -> int:
-    """Finish active or paused instances: the active task completed, pending ones cancelled."""
-    return _lifecycle(ctx, "finish", instances, format)
+# the help of each lifecycle command: lifecycle.RULES' summaries, written here too so that
+# building the CLI does not import the library (a test keeps the two equal)
+LIFECYCLE_HELP = {
+    "pause": "Pause active instances: nothing moves on until they are resumed.",
+    "resume": "Resume paused instances; the active task's due date moves by the time spent paused.",
+    "cancel": "Cancel active or paused instances; their open tasks are cancelled (kept as "
+    "history).",
+    "finish": "Finish active or paused instances: the active task completed, pending ones "
+    "cancelled.",
+}
+for _action in LIFECYCLE_HELP:
+    _lifecycle_command(_action)
 
 
 task_app = typer.Typer(
@@ -403,8 +397,7 @@ def advance(
 
     Example:  */5 * * * *  seqctl advance --all-organisations
     """
-    from ..db.connection import act_as_user
-    from ..runtime.lookup import resolve_organisation
+    from ..runtime.lookup import act_as_user, resolve_organisation
     from ..runtime.progression import advance as reconcile
     from . import instance_views as views
 

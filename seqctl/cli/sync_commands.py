@@ -10,11 +10,23 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .. import config
 from ..errors import Refused, UsageError
 from ..inert import inert
 from ..sync.plan import Plan
 from ..templates.spec import TemplateSpec
-from .app import OutputFormat, app, emit_json, err, open_db, out, state, stdout_is_terminal
+from .app import (
+    EXIT_CHANGES,
+    EXIT_OK,
+    OutputFormat,
+    app,
+    colour_for,
+    emit_json,
+    err,
+    open_db,
+    out,
+    state,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -23,7 +35,7 @@ if TYPE_CHECKING:
     from ..runtime.lookup import Organisation
     from ..sync.apply_plan import Confirm
 
-DEFAULT_PATH = Path("sequences")
+DEFAULT_PATH = Path(config.DEFAULT_PATH)
 
 
 class PlanFormat(StrEnum):
@@ -133,7 +145,7 @@ def _lock_timeout(value: float | None) -> float | None:
 def _render(plan: Plan, fmt: PlanFormat, *, applied: bool) -> None:
     from ..sync.plan_formats import RENDERERS
 
-    colour = fmt is PlanFormat.text and stdout_is_terminal()
+    colour = fmt is PlanFormat.text and colour_for(sys.stdout)
     out(RENDERERS[fmt.value](plan, applied, colour), colour=colour)
 
 
@@ -204,7 +216,7 @@ def plan_command(
             raise Refused(f"cannot write --out {inert(out_file)}: {error.strerror}") from None
         err(f"plan saved to {out_file}; apply it with `seqctl sync --plan {out_file}`")
     _render(plan, format, applied=False)
-    return 2 if detailed_exitcode and plan.has_changes else 0
+    return EXIT_CHANGES if detailed_exitcode and plan.has_changes else EXIT_OK
 
 
 @app.command("sync")
@@ -321,7 +333,7 @@ def sync_command(
             )
             _warn_missing_columns(conn, templates, organisation.id)
     _render(plan, format, applied=not dry_run)
-    return 2 if dry_run and detailed_exitcode and plan.has_changes else 0
+    return EXIT_CHANGES if dry_run and detailed_exitcode and plan.has_changes else EXIT_OK
 
 
 def _warn_missing_columns(conn: Connection, templates: list[TemplateSpec], org_id: str) -> None:
@@ -376,7 +388,7 @@ def _confirmer(yes: bool) -> Confirm:
             )
         from ..sync.plan_formats import render_text
 
-        colour = sys.stderr.isatty()
+        colour = colour_for(sys.stderr)
         err(render_text(plan, False, colour), colour=colour)
         return typer.confirm(
             f"Delete {len(doomed)} template(s)? This cannot be undone", default=False, err=True

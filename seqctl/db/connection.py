@@ -71,18 +71,6 @@ def act_as(conn: Connection, user_id: str) -> None:
     )
 
 
-def act_as_user(conn: Connection, user_ref: str, org_ref: str | None) -> tuple[str, str | None]:
-    """Resolve the acting user (email or UUID), then switch this transaction to row level
-    security as them. Returns the user id and the organisation to use: ``org_ref``, else the
-    user's own. Row level security, not seqctl, decides what the user can reach."""
-    from ..runtime.lookup import resolve_user, user_organisation
-
-    user_id = resolve_user(conn, user_ref)
-    org = org_ref or user_organisation(conn, user_id)
-    switch_to_user(conn, user_id, user_ref)
-    return user_id, org
-
-
 def switch_to_user(conn: Connection, user_id: str, user_ref: str) -> None:
     """Switch this transaction to row level security as the user (the ``authenticated`` role
     and their JWT claims), or refuse (exit 64) where the database cannot."""

@@ -18,8 +18,7 @@ from sqlalchemy import Connection, text
 
 from ..db.crm_columns import CrmColumns, crm_columns
 from ..errors import Conflict, InvalidInput, Refused, UsageError
-from ..sync.actual import stored_variables
-from ..templates.declared import Declared
+from ..templates.declared import Declared, stored_variables
 from ..templates.rendering import (
     RESTAURANT_COLUMNS,
     CompiledMessage,
@@ -234,9 +233,9 @@ def apply_template(
         if progress is not None:
             progress(min(start + batch_size, len(rows)), len(rows))
     if dry_run:
+        by_restaurant = {o.restaurant_id: o for o in report.outcomes}
         for r in rows:
-            outcome = next(o for o in report.outcomes if o.restaurant_id == str(r["id"]))
-            outcome.ref = refs[str(r["id"])]
+            by_restaurant[str(r["id"])].ref = refs[str(r["id"])]
     elif report.count(STARTED):
         conn.execute(
             text("UPDATE sequence_templates SET usage_count = usage_count + :n WHERE id = :id"),

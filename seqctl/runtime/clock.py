@@ -12,8 +12,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-DEFAULT_TIMEZONE = "UTC"
-
 
 def begin_clock(conn: Connection, timezone: str, now: datetime | None) -> datetime:
     """Set the transaction's time zone; return ``now`` (the database's ``now()`` if not given).

@@ -13,13 +13,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Connection, text
 
 from ..errors import NotFound, Refused
 from .clock import begin_clock, exact_interval_sql
 from .lookup import require_uuids
-from .progression import Move, activate_next
+from .progression import Move, activate_next, status_after
 
 
 @dataclass(frozen=True)
@@ -27,16 +28,33 @@ class Rule:
     allowed: tuple[str, ...]
     target: str
     explanation: str
+    summary: str  # what the transition does: the library function's and the command's help
 
 
 RULES: dict[str, Rule] = {
-    "pause": Rule(("active",), "paused", "only active instances can be paused"),
-    "resume": Rule(("paused",), "active", "only paused instances can be resumed"),
+    "pause": Rule(
+        ("active",),
+        "paused",
+        "only active instances can be paused",
+        "Pause active instances: nothing moves on until they are resumed.",
+    ),
+    "resume": Rule(
+        ("paused",),
+        "active",
+        "only paused instances can be resumed",
+        "Resume paused instances; the active task's due date moves by the time spent paused.",
+    ),
     "cancel": Rule(
-        ("active", "paused"), "cancelled", "only active or paused instances can be cancelled"
+        ("active", "paused"),
+        "cancelled",
+        "only active or paused instances can be cancelled",
+        "Cancel active or paused instances; their open tasks are cancelled (kept as history).",
     ),
     "finish": Rule(
-        ("active", "paused"), "completed", "only active or paused instances can be finished"
+        ("active", "paused"),
+        "completed",
+        "only active or paused instances can be finished",
+        "Finish active or paused instances: the active task completed, pending ones cancelled.",
     ),
 }
 
@@ -92,58 +110,6 @@ class Transition:
     to_status: str
     tasks_changed: int = 0
     moves: list[Move] = field(default_factory=list)
-
-
-def pause(
-    conn: Connection,
-    org_id: str,
-    instance_ids: Sequence[str],
-    *,
-    timezone: str = "UTC",
-    now: datetime | None = None,
-) -> list[Transition]:
-    """active → paused. Its tasks stay as they are; nothing moves on while paused."""
-    return transition(conn, org_id, instance_ids, "pause", timezone=timezone, now=now)
-
-
-def resume(
-    conn: Connection,
-    org_id: str,
-    instance_ids: Sequence[str],
-    *,
-    timezone: str = "UTC",
-    now: datetime | None = None,
-) -> list[Transition]:
-    """paused → active; the active task's due date is pushed back by the time spent paused.
-
-    If the active task was completed or skipped while paused, the next step starts now
-    (its delay counted from the resume), as ``advance`` would do.
-    """
-    return transition(conn, org_id, instance_ids, "resume", timezone=timezone, now=now)
-
-
-def cancel(
-    conn: Connection,
-    org_id: str,
-    instance_ids: Sequence[str],
-    *,
-    timezone: str = "UTC",
-    now: datetime | None = None,
-) -> list[Transition]:
-    """active or paused → cancelled; pending and active tasks become cancelled (kept)."""
-    return transition(conn, org_id, instance_ids, "cancel", timezone=timezone, now=now)
-
-
-def finish(
-    conn: Connection,
-    org_id: str,
-    instance_ids: Sequence[str],
-    *,
-    timezone: str = "UTC",
-    now: datetime | None = None,
-) -> list[Transition]:
-    """active or paused → completed; the active task completed, pending ones cancelled."""
-    return transition(conn, org_id, instance_ids, "finish", timezone=timezone, now=now)
 
 
 def transition(
@@ -203,7 +169,7 @@ def transition(
             rows[i].name,
             action,
             rows[i].status,
-            _final(rule.target, i, moves),
+            status_after(rule.target, i, moves),
             changed[i],
             [m for m in moves if m.instance_id == i],
         )
@@ -211,7 +177,34 @@ def transition(
     ]
 
 
-def _final(target: str, instance_id: str, moves: list[Move]) -> str:
-    if any(m.instance_id == instance_id and m.what == "completed" for m in moves):
-        return "completed"
-    return target
+class Action(Protocol):
+    def __call__(
+        self,
+        conn: Connection,
+        org_id: str,
+        instance_ids: Sequence[str],
+        *,
+        timezone: str = "UTC",
+        now: datetime | None = None,
+    ) -> list[Transition]: ...
+
+
+def _action(name: str) -> Action:
+    def run(
+        conn: Connection,
+        org_id: str,
+        instance_ids: Sequence[str],
+        *,
+        timezone: str = "UTC",
+        now: datetime | None = None,
+    ) -> list[Transition]:
+        return transition(conn, org_id, instance_ids, name, timezone=timezone, now=now)
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = RULES[name].summary
+    return run
+
+
+# resume: if the active task was completed or skipped while paused, the next step starts
+# now (its delay counted from the resume), as ``advance`` would do
+pause, resume, cancel, finish = (_action(name) for name in RULES)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, bindparam, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from ..db import tables
+from ..db.connection import switch_to_user
 from ..db.crm_columns import crm_columns
 from ..errors import InvalidInput, NotFound, Refused, UsageError
 from ..ids import is_uuid, parse_uuid
@@ -25,6 +26,7 @@ from ..templates.spec import Organisation
 
 __all__ = [
     "RESTAURANT_FIELDS",
+    "act_as_user",
     "Organisation",
     "RestaurantMatch",
     "Template",
@@ -342,3 +344,13 @@ def user_organisation(conn: Connection, user_id: str) -> str | None:
         select(tables.profiles.c.organisation_id).where(tables.profiles.c.id == user_id)
     ).scalar()
     return None if found is None else str(found)
+
+
+def act_as_user(conn: Connection, user_ref: str, org_ref: str | None) -> tuple[str, str | None]:
+    """Resolve the acting user (email or UUID), then switch this transaction to row level
+    security as them. Returns the user id and the organisation to use: ``org_ref``, else the
+    user's own. Row level security, not seqctl, decides what the user can reach."""
+    user_id = resolve_user(conn, user_ref)
+    org = org_ref or user_organisation(conn, user_id)
+    switch_to_user(conn, user_id, user_ref)
+    return user_id, org

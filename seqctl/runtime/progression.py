@@ -222,14 +222,15 @@ def _finish_tasks(
             tasks[i].instance_id,
             result if i in todo else f"already_{result}",
             tasks[i].name,
-            _status_after(instances[tasks[i].instance_id], tasks[i].instance_id, moves),
+            status_after(instances[tasks[i].instance_id], tasks[i].instance_id, moves),
             [m for m in moves if m.instance_id == tasks[i].instance_id and i in todo],
         )
         for i in ids
     ]
 
 
-def _status_after(before: str, instance_id: str, moves: list[Move]) -> str:
+def status_after(before: str, instance_id: str, moves: list[Move]) -> str:
+    """An instance's status after ``moves``: completed if one completed it, else ``before``."""
     if any(m.instance_id == instance_id and m.what == "completed" for m in moves):
         return "completed"
     return before

@@ -131,7 +131,7 @@ ORDER BY page.next_due ASC NULLS LAST, si.started_at DESC, si.id
 """
 
 
-def _read_only(conn: Connection) -> None:
+def _jit_off(conn: Connection) -> None:
     """Status only reads: no JIT (its compile time, not the query, dominated on large orgs)."""
     conn.execute(text("SELECT set_config('jit', 'off', true)"))
 
@@ -168,7 +168,7 @@ def list_instances(
     page = text(_PAGE_SQL.format(where=condition, limit="LIMIT :limit" if limit else ""))
     if limit:
         params["limit"] = limit
-    _read_only(conn)
+    _jit_off(conn)
     found = [dict(r) for r in conn.execute(page, params).mappings()]
     counts: dict[str, list[int]] = found[0]["summary"] if found else {}
     summary = {s: counts.get(s, [0, 0])[0] for s in STATUSES}
@@ -193,7 +193,7 @@ def instance_detail(
             where="si.organisation_id = CAST(:org AS uuid) AND si.id = CAST(:id AS uuid)", limit=""
         )
     )
-    _read_only(conn)
+    _jit_off(conn)
     found = conn.execute(page, {"org": org_id, "id": iid, "now": now}).mappings().first()
     if found is None:
         raise NotFound(

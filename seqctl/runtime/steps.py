@@ -6,6 +6,7 @@ task records its step's delay (``metadata.sequence``) so later edits never reach
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -38,8 +39,8 @@ class Step:
     # task template's (rendered); other steps keep the step's own, never rendered
     subject: str | None = None
 
-    @property
-    def compiled(self) -> CompiledMessage | None:
+    @functools.cached_property
+    def compiled(self) -> CompiledMessage | None:  # compiled once per step, not per access
         return compile_message(self.message) if self.message is not None else None
 
 

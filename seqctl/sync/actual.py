@@ -7,7 +7,6 @@ plain "row form" dictionaries that the planner compares with the files. A templa
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -18,9 +17,10 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, cast, func, literal, select, text, union_all
 
 from ..db import tables
-from ..runtime.lookup import Organisation
+from ..templates.declared import SEQCTL_KEY as SEQCTL_KEY
+from ..templates.declared import stored_variables as stored_variables
+from ..templates.spec import Organisation, canonical_json, content_digest
 
-SEQCTL_KEY = "seqctl"
 TEMPLATE_FIELDS = ("name", "description", "tags", "is_active", "metadata")
 STEP_FIELDS = (
     "name",
@@ -120,7 +120,7 @@ class ActualState:
         content write by a sync or the web app changes it; ``usage_count`` and
         ``updated_at``, which ``apply`` moves, and instances are left out, so starting a
         sequence does not make a saved plan stale."""
-        return _hash(
+        return content_digest(
             {
                 "organisation": self.organisation.id,
                 "templates": sorted(
@@ -171,24 +171,9 @@ def canonical(value: Any) -> Any:
     return value
 
 
-def _number(value: Any) -> Any:
-    if isinstance(value, Decimal):  # tagged with NUL: no string stored in jsonb can equal it
-        return ["\u0000number", str(value)]
-    raise TypeError(f"not JSON data: {type(value).__name__}")
-
-
 def signature(value: Any) -> str:
     """A canonical text of JSON data: equal for values that jsonb stores equally."""
-    return json.dumps(
-        canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_number
-    )
-
-
-def _hash(data: Any) -> str:
-    text = json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_number
-    )
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return canonical_json(canonical(value))
 
 
 def row_digest(
@@ -221,14 +206,7 @@ def row_digest(
     }
     if variables:
         content["variables"] = canonical(dict(variables))
-    return _hash(content)
-
-
-def stored_variables(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The declared variables a sync stored with a template (``metadata.seqctl.variables``)."""
-    entry = (metadata or {}).get(SEQCTL_KEY)
-    found = entry.get("variables") if isinstance(entry, Mapping) else None
-    return dict(found) if isinstance(found, Mapping) else {}
+    return content_digest(content)
 
 
 # id, template id, step_order, updated_at (µs since the epoch), then STEP_FIELDS

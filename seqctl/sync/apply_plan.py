@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import Connection, exc, text
 
+from ..config import DEFAULT_LOCK_TIMEOUT
 from ..errors import Conflict, DatabaseError, LockTimeout, Refused
-from ..runtime.lookup import Organisation
-from ..templates.spec import TemplateSpec
+from ..templates.spec import Organisation, TemplateSpec
 from .actual import instances_of, read_state
 from .diff import build_plan
 from .plan import Plan, PlanOptions, StepChange, TemplateChange
@@ -38,7 +38,9 @@ Confirm = Callable[[Plan], bool]
 
 @dataclass(frozen=True)
 class SyncOptions(PlanOptions):
-    lock_timeout: float = 60.0  # seconds; 0 = fail at once if another sync holds the lock
+    lock_timeout: float = (
+        DEFAULT_LOCK_TIMEOUT  # seconds; 0 = fail at once if another sync holds the lock
+    )
     acting_user: str | None = None  # auth.users id recorded as created_by of new templates
 
 
@@ -154,7 +156,7 @@ def sync_saved_plan(
     conn: Connection,
     plan: Plan,
     *,
-    lock_timeout: float = 60.0,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     confirm: Confirm | None = None,
     acting_user: str | None = None,
 ) -> Plan:

@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from .. import vocabulary
 from ..errors import InvalidInput, Refused
 from .actual import (
     ActualState,
@@ -35,12 +36,10 @@ from .actual import (
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../schemas/sequence-template.schema.json"
 KEY_LENGTH = 63
-MAX_STEPS = 50
+# values equal to these are left out of an exported step
 STEP_DEFAULTS: dict[str, Any] = {
-    "priority": "medium",
+    **vocabulary.STEP_DEFAULTS,
     "description": None,
-    "delay_value": 0,
-    "delay_unit": "days",
     "custom_message": None,
 }
 
@@ -200,8 +199,8 @@ def export_templates(state: ActualState) -> list[ExportedTemplate]:
         warnings = []
         if not template.steps:
             warnings.append("it has no steps; add at least one before syncing")
-        if len(template.steps) > MAX_STEPS:
-            warnings.append(f"it has {len(template.steps)} steps, more than {MAX_STEPS}")
+        if len(template.steps) > vocabulary.MAX_STEPS:
+            warnings.append(f"it has {len(template.steps)} steps, more than {vocabulary.MAX_STEPS}")
         if template.key is None and names[template.name] > 1:
             warnings.append(
                 f"{names[template.name]} unmanaged templates are named "

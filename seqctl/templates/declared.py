@@ -39,6 +39,7 @@ from .variables import KNOWN_VARIABLES, find_variables, is_known, suggest_variab
 
 SCHEMA_FILE = "variables.schema.json"
 ROOT_MARKERS = (".git", "seqctl.toml", ".seqctl")
+SEQCTL_KEY = "seqctl"  # a template row's metadata.seqctl: key, source, digest, variables
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,13 @@ def depends_on(definition: Any) -> list[str]:
 
 
 # -- finding and checking the file ------------------------------------------------------------
+
+
+def stored_variables(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The declared variables a sync stored with a template (``metadata.seqctl.variables``)."""
+    entry = (metadata or {}).get(SEQCTL_KEY)
+    found = entry.get("variables") if isinstance(entry, Mapping) else None
+    return dict(found) if isinstance(found, Mapping) else {}
 
 
 def declared_file_for(template_file: str) -> str | None:

@@ -16,11 +16,11 @@ import os
 import stat
 from collections.abc import Iterable
 
+from ..config import DEFAULT_PATH as DEFAULT_PATH
 from ..errors import UsageError
 from .problems import ERROR, WARNING, Problem
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml")
-DEFAULT_PATH = "sequences"
 DECLARED_FILE = "variables.yaml"  # declared variables (seqctl.templates.declared), never a template
 
 

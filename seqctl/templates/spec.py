@@ -10,7 +10,11 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
+
+from ..vocabulary import DEFAULT_DELAY_UNIT, DEFAULT_DELAY_VALUE, DEFAULT_PRIORITY
+from .problems import parent_path
 
 STEP_TYPES = ("internal_activity", "social_message", "text", "email", "call", "demo_meeting")
 PRIORITIES = ("low", "medium", "high")
@@ -40,10 +44,10 @@ class StepSpec:
     step_order: int
     name: str
     type: str
-    priority: str = "medium"
+    priority: str = DEFAULT_PRIORITY
     description: str | None = None
-    delay_value: int = 0
-    delay_unit: str = "days"
+    delay_value: int = DEFAULT_DELAY_VALUE
+    delay_unit: str = DEFAULT_DELAY_UNIT
     task_template: str | None = None
     message_template: str | None = None
     custom_message: str | None = None
@@ -101,17 +105,29 @@ class TemplateSpec:
 
     def location(self, json_path: str = "$") -> Location:
         """The source position of ``json_path``, or of its closest recorded ancestor."""
-        path = json_path
-        while True:
+        path: str | None = json_path
+        while path is not None:
             if path in self.locations:
                 return self.locations[path]
-            if path in ("$", ""):
-                return Location(self.source, 1, 1)
-            cut = max(path.rfind("."), path.rfind("["))
-            path = path[:cut] if cut > 0 else "$"
+            path = parent_path(path)
+        return Location(self.source, 1, 1)
 
 
-def content_digest(data: Mapping[str, Any]) -> str:
+def canonical_json(data: Any) -> str:
+    """The one canonical JSON text of seqctl's digests and signatures: sorted keys, no
+    spaces, UTF-8 as is; a ``Decimal`` (a jsonb number read back) tagged so that no string
+    can equal it."""
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_number
+    )
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, Decimal):  # tagged with NUL: no string stored in jsonb can equal it
+        return ["\u0000number", str(value)]
+    raise TypeError(f"not JSON data: {type(value).__name__}")
+
+
+def content_digest(data: Any) -> str:
     """sha256 of the canonical JSON form of ``data``."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()

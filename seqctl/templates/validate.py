@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..vocabulary import DEFAULT_DELAY_UNIT, DEFAULT_PRIORITY
 from .declared import Declared
 from .files import DECLARED_FILE, default_key, find_template_files
 from .loader import LoadedFile, SourceMap, load_bytes, load_file
@@ -357,7 +358,7 @@ class _Semantics:
 
     def delay(self, step: dict[str, Any], path: str) -> None:
         value = step.get("delay_value", 0)
-        unit = step.get("delay_unit", "days")
+        unit = step.get("delay_unit", DEFAULT_DELAY_UNIT)
         if type(value) not in (int, float) or unit not in ONE_YEAR:
             return
         if f"{path}.delay_value" in self.failed or value <= ONE_YEAR[unit]:
@@ -442,10 +443,10 @@ def _template(
             step_order=order,
             name=step["name"],
             type=step["type"],
-            priority=step.get("priority", "medium"),
+            priority=step.get("priority", DEFAULT_PRIORITY),
             description=step.get("description"),
             delay_value=int(step.get("delay_value", 0)),
-            delay_unit=step.get("delay_unit", "days"),
+            delay_unit=step.get("delay_unit", DEFAULT_DELAY_UNIT),
             task_template=step.get("task_template"),
             message_template=step.get("message_template"),
             custom_message=step.get("custom_message"),
