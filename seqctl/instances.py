@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from .activation import with_activated_at
 from .clock import begin_clock, delay_interval_sql, local_date
 from .errors import Conflict, InvalidInput, Refused, UsageError
 from .lookup import Organisation, require_member, resolve_user
@@ -273,7 +274,10 @@ INSERT_TASKS = text(
     " s.priority, s.message, COALESCE(x.rendered, s.message),"
     " CASE WHEN s.position = 1 THEN CAST(:now AS timestamptz) + "
     + delay_interval_sql("s.delay_value", "s.delay_unit")
-    + " END, CAST(:assigned AS uuid), CAST(:acting AS uuid), s.metadata, x.instance_id, s.position "
+    + " END, CAST(:assigned AS uuid), CAST(:acting AS uuid),"
+    " CASE WHEN s.position = 1 THEN "
+    + with_activated_at("s.metadata", "CAST(:now AS timestamptz)")
+    + " ELSE s.metadata END, x.instance_id, s.position "
     "FROM unnest(CAST(:instance_ids AS uuid[]), CAST(:restaurant_ids AS uuid[]),"
     " CAST(:positions AS int[]), CAST(:rendered AS text[]))"
     " AS x(instance_id, restaurant_id, position, rendered) "
