@@ -1,0 +1,372 @@
+"""`seqctl report` (§11): per-template funnels, assignee workload and a weekly series.
+
+Four aggregate queries, whatever the size of the organisation (no per-instance query):
+
+1. per template: instances started in the period and what became of them;
+2. per template step: the funnel over those instances' tasks;
+3. per assignee: open and overdue tasks now, tasks completed in the period;
+4. per week of the period: starts, completions, cancellations.
+
+Definitions (the numbers a reviewer can check):
+
+- The period is ``since`` … ``until`` inclusive, whole days in the configured time zone
+  (default: the 12 weeks ending today, from a Monday). Weeks start on Monday.
+- A template's *started* instances are those started in the period; *active*, *paused*,
+  *completed* and *cancelled* are what they are now; the completion rate is completed /
+  started; the time to completion (median, 90th percentile) is ``completed_at -
+  started_at`` of the completed ones.
+- The funnel is over the tasks of those instances, per step (``sequence_step_order``). A
+  step is *reached* when its task was ever activated (it is active, completed, or cancelled
+  after activation); reached = completed + skipped + cancelled with the instance + open.
+  *Skipped*: cancelled by ``task skip`` (or by another client); *cancelled with the
+  instance*: its instance was cancelled while the step was the active one. *Overdue now*:
+  open, past its due date, on an active (not paused) instance. *Due to done*: the median of
+  ``completed_at - due_date`` (negative: done early). *Waited*: the median of
+  ``completed_at - metadata.sequence.activated_at``; tasks activated before seqctl recorded
+  that fall back to their due date, and ``wait_fallback`` counts them. *Drop-off*: the
+  instances that left the previous step (reached it, no longer open there) but never
+  reached this one: ``reached[k-1] - open[k-1] - reached[k]``; its rate is over those that
+  left the previous step. (Instances still at a step are not counted as dropped.)
+- *Overdue*: past the due date by more than the grace period (``overdue_after``, one hour
+  by default, §8), so a zero-delay first step is not overdue right after ``apply``.
+- Workload: tasks of the selected templates' instances, by ``tasks.assigned_to``.
+  ``--assigned-to U`` keeps instances assigned to U and U's tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from .clock import begin_clock, local_date
+from .errors import UsageError
+from .lookup import Organisation, resolve_user
+from .resolve import resolve_template
+
+DEFAULT_WEEKS = 12
+OVERDUE_AFTER = timedelta(hours=1)  # §8's default grace period
+MAX_DAYS = 3660  # ten years of weekly rows at most
+
+
+@dataclass(frozen=True)
+class Period:
+    since: date  # first day, inclusive
+    until: date  # last day, inclusive
+    timezone: str
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.since).days + 1
+
+
+@dataclass
+class StepFunnel:
+    order: int
+    name: str
+    reached: int = 0
+    completed: int = 0
+    skipped: int = 0
+    cancelled: int = 0  # with their instance
+    open: int = 0
+    overdue: int = 0
+    median_due_to_done: float | None = None  # seconds
+    median_waited: float | None = None  # seconds, activation to completion
+    wait_fallback: int = 0  # completed tasks whose wait rests on the due date
+    drop_off: int | None = None  # left the previous step and never reached this one
+    drop_off_rate: float | None = None  # drop_off / those that left the previous step
+
+
+@dataclass
+class TemplateReport:
+    id: str
+    name: str
+    key: str | None
+    is_active: bool
+    started: int = 0
+    active: int = 0
+    paused: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    median_time_to_complete: float | None = None  # seconds
+    p90_time_to_complete: float | None = None  # seconds
+    steps: list[StepFunnel] = field(default_factory=list)
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.completed / self.started if self.started else None
+
+
+@dataclass(frozen=True)
+class AssigneeLoad:
+    user_id: str | None  # None: unassigned tasks
+    email: str | None
+    name: str | None
+    open: int
+    overdue: int
+    completed: int  # in the period
+
+
+@dataclass(frozen=True)
+class Week:
+    start: date  # its Monday
+    starts: int
+    completions: int
+    cancellations: int
+
+
+@dataclass
+class Report:
+    organisation: Organisation
+    period: Period
+    generated_at: datetime
+    template_filter: list[str]
+    assigned_to: str | None  # user id of --assigned-to
+    templates: list[TemplateReport]
+    assignees: list[AssigneeLoad]
+    weeks: list[Week]
+
+    @property
+    def wait_fallback(self) -> int:
+        """How many "waited" figures rest on a due date instead of a recorded activation."""
+        return sum(s.wait_fallback for t in self.templates for s in t.steps)
+
+
+def parse_day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{option} {value!r} is not a date",
+            hint=f"give {option} as YYYY-MM-DD, e.g. {option} 2026-01-05",
+        ) from None
+
+
+def default_period(today: date, since: date | None, until: date | None, timezone: str) -> Period:
+    """The period asked for; by default the 12 weeks (from a Monday) ending ``until``."""
+    last = until or today
+    first = since or (last - timedelta(days=last.weekday()) - timedelta(weeks=DEFAULT_WEEKS - 1))
+    if first > last:
+        raise UsageError(
+            f"--since {first.isoformat()} is after --until {last.isoformat()}",
+            hint="give a --since on or before --until",
+        )
+    if (last - first).days >= MAX_DAYS:
+        raise UsageError(
+            f"the period {first.isoformat()} … {last.isoformat()} is longer than ten years",
+            hint="give a shorter period with --since and --until",
+        )
+    return Period(first, last, timezone)
+
+
+# -- the four aggregate queries --------------------------------------------------------
+
+_COHORT = """
+  SELECT si.id, si.sequence_template_id AS tid, si.status, si.started_at, si.completed_at
+  FROM sequence_instances si
+  WHERE si.organisation_id = CAST(:org AS uuid)
+    AND si.started_at >= CAST(:since AS timestamptz) AND si.started_at < CAST(:until AS timestamptz)
+    AND (CAST(:tids AS uuid[]) IS NULL OR si.sequence_template_id = ANY(CAST(:tids AS uuid[])))
+    AND (CAST(:assigned AS uuid) IS NULL OR si.assigned_to = CAST(:assigned AS uuid))
+"""
+
+TEMPLATES_SQL = (
+    "WITH cohort AS (" + _COHORT + "), agg AS ("
+    "  SELECT tid, count(*) AS started,"
+    "  count(*) FILTER (WHERE status = 'active') AS active,"
+    "  count(*) FILTER (WHERE status = 'paused') AS paused,"
+    "  count(*) FILTER (WHERE status = 'completed') AS completed,"
+    "  count(*) FILTER (WHERE status = 'cancelled') AS cancelled,"
+    "  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at))"
+    "    FILTER (WHERE status = 'completed') AS median_time_to_complete,"
+    "  percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at))"
+    "    FILTER (WHERE status = 'completed') AS p90_time_to_complete"
+    "  FROM cohort GROUP BY tid"
+    ") SELECT st.id::text AS id, st.name, st.metadata -> 'seqctl' ->> 'key' AS key,"
+    " st.is_active, COALESCE(agg.started, 0) AS started, COALESCE(agg.active, 0) AS active,"
+    " COALESCE(agg.paused, 0) AS paused, COALESCE(agg.completed, 0) AS completed,"
+    " COALESCE(agg.cancelled, 0) AS cancelled, agg.median_time_to_complete,"
+    " agg.p90_time_to_complete"
+    " FROM sequence_templates st LEFT JOIN agg ON agg.tid = st.id"
+    " WHERE st.organisation_id = CAST(:org AS uuid) AND CASE"
+    "  WHEN CAST(:tids AS uuid[]) IS NULL THEN st.is_active OR agg.tid IS NOT NULL"
+    "  ELSE st.id = ANY(CAST(:tids AS uuid[])) END"
+    " ORDER BY st.name, st.id"
+)
+
+FUNNEL_SQL = (
+    "WITH cohort AS (" + _COHORT + "), t AS ("
+    "  SELECT c.tid, t.sequence_step_order AS step, t.name, t.status, t.due_date,"
+    "  t.completed_at, c.status AS instance_status,"
+    "  t.metadata -> 'sequence' ->> 'closed_by' AS closed_by,"
+    "  CAST(t.metadata -> 'sequence' ->> 'activated_at' AS timestamptz) AS activated_at"
+    "  FROM cohort c JOIN tasks t ON t.sequence_instance_id = c.id"
+    "  WHERE t.sequence_step_order IS NOT NULL"
+    "), r AS ("
+    "  SELECT *, status IN ('active', 'completed') OR (status = 'cancelled' AND ("
+    "    closed_by IS NULL OR due_date IS NOT NULL OR activated_at IS NOT NULL)) AS reached"
+    "  FROM t"
+    "), agg AS ("
+    "  SELECT tid, step, min(name) AS name,"
+    "  count(*) FILTER (WHERE reached) AS reached,"
+    "  count(*) FILTER (WHERE status = 'completed') AS completed,"
+    "  count(*) FILTER (WHERE status = 'cancelled' AND closed_by IS NULL) AS skipped,"
+    "  count(*) FILTER (WHERE status = 'cancelled' AND closed_by IS NOT NULL AND reached)"
+    "    AS cancelled,"
+    "  count(*) FILTER (WHERE status = 'active') AS open,"
+    "  count(*) FILTER (WHERE status = 'active' AND instance_status = 'active'"
+    "    AND due_date < CAST(:overdue_before AS timestamptz)) AS overdue,"
+    "  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - due_date))"
+    "    FILTER (WHERE status = 'completed' AND due_date IS NOT NULL) AS median_due_to_done,"
+    "  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at"
+    "    - COALESCE(activated_at, due_date))) FILTER (WHERE status = 'completed'"
+    "    AND COALESCE(activated_at, due_date) IS NOT NULL) AS median_waited,"
+    "  count(*) FILTER (WHERE status = 'completed' AND activated_at IS NULL"
+    "    AND due_date IS NOT NULL) AS wait_fallback"
+    "  FROM r GROUP BY tid, step"
+    "), steps AS ("
+    "  SELECT ss.sequence_template_id AS tid, ss.step_order AS step, ss.name"
+    "  FROM sequence_steps ss JOIN sequence_templates st ON st.id = ss.sequence_template_id"
+    "  WHERE st.organisation_id = CAST(:org AS uuid)"
+    "  AND (CAST(:tids AS uuid[]) IS NULL OR st.id = ANY(CAST(:tids AS uuid[])))"
+    ") SELECT COALESCE(agg.tid, steps.tid)::text AS tid, COALESCE(agg.step, steps.step) AS step,"
+    " COALESCE(steps.name, agg.name) AS name, COALESCE(agg.reached, 0) AS reached,"
+    " COALESCE(agg.completed, 0) AS completed, COALESCE(agg.skipped, 0) AS skipped,"
+    " COALESCE(agg.cancelled, 0) AS cancelled, COALESCE(agg.open, 0) AS open,"
+    " COALESCE(agg.overdue, 0) AS overdue, agg.median_due_to_done, agg.median_waited,"
+    " COALESCE(agg.wait_fallback, 0) AS wait_fallback"
+    " FROM agg FULL JOIN steps ON steps.tid = agg.tid AND steps.step = agg.step"
+    " ORDER BY 1, 2"
+)
+
+ASSIGNEES_SQL = (
+    "SELECT t.assigned_to::text AS user_id, p.email, p.full_name AS name,"
+    " count(*) FILTER (WHERE t.status = 'active') AS open,"
+    " count(*) FILTER (WHERE t.status = 'active' AND si.status = 'active'"
+    "   AND t.due_date < CAST(:overdue_before AS timestamptz)) AS overdue,"
+    " count(*) FILTER (WHERE t.status = 'completed') AS completed"
+    " FROM tasks t JOIN sequence_instances si ON si.id = t.sequence_instance_id"
+    " LEFT JOIN profiles p ON p.id = t.assigned_to"
+    " WHERE si.organisation_id = CAST(:org AS uuid)"
+    " AND (CAST(:tids AS uuid[]) IS NULL OR si.sequence_template_id = ANY(CAST(:tids AS uuid[])))"
+    " AND (CAST(:assigned AS uuid) IS NULL OR t.assigned_to = CAST(:assigned AS uuid))"
+    " AND (t.status = 'active' OR (t.status = 'completed'"
+    "   AND t.completed_at >= CAST(:since AS timestamptz)"
+    "   AND t.completed_at < CAST(:until AS timestamptz)))"
+    " GROUP BY t.assigned_to, p.email, p.full_name"
+    " ORDER BY overdue DESC, open DESC, completed DESC, p.email NULLS LAST, user_id NULLS LAST"
+)
+
+WEEKS_SQL = (
+    "WITH inst AS ("
+    "  SELECT si.started_at, si.completed_at, si.cancelled_at FROM sequence_instances si"
+    "  WHERE si.organisation_id = CAST(:org AS uuid)"
+    "  AND (CAST(:tids AS uuid[]) IS NULL OR si.sequence_template_id = ANY(CAST(:tids AS uuid[])))"
+    "  AND (CAST(:assigned AS uuid) IS NULL OR si.assigned_to = CAST(:assigned AS uuid))"
+    "  AND (si.started_at >= CAST(:since AS timestamptz) OR si.completed_at >="
+    "  CAST(:since AS timestamptz) OR si.cancelled_at >= CAST(:since AS timestamptz))"
+    "), ev AS ("
+    "  SELECT date_trunc('week', started_at) AS wk, 's' AS kind FROM inst"
+    "  WHERE started_at >= CAST(:since AS timestamptz) AND started_at < CAST(:until AS timestamptz)"
+    "  UNION ALL SELECT date_trunc('week', completed_at), 'c' FROM inst"
+    "  WHERE completed_at >= CAST(:since AS timestamptz)"
+    "  AND completed_at < CAST(:until AS timestamptz)"
+    "  UNION ALL SELECT date_trunc('week', cancelled_at), 'x' FROM inst"
+    "  WHERE cancelled_at >= CAST(:since AS timestamptz)"
+    "  AND cancelled_at < CAST(:until AS timestamptz)"
+    "), weeks AS ("
+    "  SELECT generate_series(date_trunc('week', CAST(:since AS timestamptz)),"
+    "  CAST(:until AS timestamptz) - interval '1 microsecond', interval '1 week') AS wk"
+    ") SELECT CAST(weeks.wk AS date) AS start,"
+    " count(ev.kind) FILTER (WHERE ev.kind = 's') AS starts,"
+    " count(ev.kind) FILTER (WHERE ev.kind = 'c') AS completions,"
+    " count(ev.kind) FILTER (WHERE ev.kind = 'x') AS cancellations"
+    " FROM weeks LEFT JOIN ev ON ev.wk = weeks.wk GROUP BY weeks.wk ORDER BY weeks.wk"
+)
+
+
+def build_report(
+    conn: Connection,
+    organisation: Organisation,
+    *,
+    templates: Sequence[str] = (),
+    since: date | None = None,
+    until: date | None = None,
+    assigned_to: str | None = None,
+    timezone: str = "UTC",
+    now: datetime | None = None,
+    overdue_after: timedelta = OVERDUE_AFTER,
+) -> Report:
+    """The report of the organisation's sequences over a period (see the module's text)."""
+    now = begin_clock(conn, timezone, now)
+    period = default_period(local_date(now, timezone), since, until, timezone)
+    template_ids = sorted({resolve_template(conn, organisation.id, t).id for t in templates})
+    assigned = resolve_user(conn, assigned_to) if assigned_to is not None else None
+    conn.execute(text("SELECT set_config('jit', 'off', true)"))  # compile time > query time
+    params: dict[str, Any] = {
+        "org": organisation.id,
+        "tids": template_ids or None,
+        "assigned": assigned,
+        "now": now,
+        "overdue_before": now - overdue_after,
+        # midnight in the session's time zone (begin_clock set it)
+        "since": period.since.isoformat(),
+        "until": (period.until + timedelta(days=1)).isoformat(),
+    }
+    found = [
+        TemplateReport(
+            r.id,
+            r.name,
+            r.key,
+            bool(r.is_active),
+            r.started,
+            r.active,
+            r.paused,
+            r.completed,
+            r.cancelled,
+            _seconds(r.median_time_to_complete),
+            _seconds(r.p90_time_to_complete),
+        )
+        for r in conn.execute(text(TEMPLATES_SQL), params)
+    ]
+    by_id = {t.id: t for t in found}
+    for r in conn.execute(text(FUNNEL_SQL), params):
+        report = by_id.get(r.tid)
+        if report is None:  # an inactive template without starts in the period
+            continue
+        report.steps.append(
+            StepFunnel(
+                r.step,
+                r.name,
+                r.reached,
+                r.completed,
+                r.skipped,
+                r.cancelled,
+                r.open,
+                r.overdue,
+                _seconds(r.median_due_to_done),
+                _seconds(r.median_waited),
+                r.wait_fallback,
+            )
+        )
+    for report in found:
+        for previous, step in zip(report.steps, report.steps[1:], strict=False):
+            left = previous.reached - previous.open  # instances that moved past the previous step
+            step.drop_off = max(0, left - step.reached)
+            step.drop_off_rate = step.drop_off / left if left > 0 else None
+    assignees = [
+        AssigneeLoad(r.user_id, r.email, r.name, r.open, r.overdue, r.completed)
+        for r in conn.execute(text(ASSIGNEES_SQL), params)
+    ]
+    weeks = [
+        Week(r.start, r.starts, r.completions, r.cancellations)
+        for r in conn.execute(text(WEEKS_SQL), params)
+    ]
+    return Report(organisation, period, now, list(templates), assigned, found, assignees, weeks)
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else float(value)
