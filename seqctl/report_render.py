@@ -573,6 +573,16 @@ def render_html(report: Report) -> str:
             parts.append(f'<p class="note">Note: {h(note)}.</p>')
         if not report.templates:
             parts.append("<p>No templates with instances in the period.</p>")
+        else:
+            parts.append(
+                _html_table(
+                    ["template", *(k for k, _ in template_summary_header())],
+                    [
+                        [("", template_label(t)), *(("n", v) for _, v in template_summary(t))]
+                        for t in report.templates
+                    ],
+                )
+            )
         for t in report.templates:
             parts.append(f'<section class="template"><h2>{h(template_label(t))}</h2>')
             parts.append(

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ..errors import SeqctlError, UsageError
-from .app import app, err, open_db, out, state, stdout_is_terminal
+from .app import app, err, open_db, state, stdout_is_terminal
 
 
 class ReportFormat(StrEnum):
@@ -122,6 +122,7 @@ def report(
             assigned_to=assigned_to,
             timezone=settings.timezone,
         )
+    color = False
     if format is ReportFormat.json:
         import json
 
@@ -137,7 +138,8 @@ def report(
         color = out_file is None and stdout_is_terminal() and "NO_COLOR" not in os.environ
         content = render_text(result, color=color)
     if out_file is None:
-        out(content.rstrip("\n"))
+        # color=True: click would otherwise strip the escapes seqctl decided to send
+        typer.echo(content.rstrip("\n"), color=True if color else None)
         return 0
     try:
         out_file.write_text(content, encoding="utf-8")

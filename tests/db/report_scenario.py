@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine, text
 
 from seqctl import lifecycle, progression
@@ -383,3 +384,24 @@ def expected(
 
 
 FROZEN_NOW = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)  # a Friday; T0 is Monday 2026-03-02
+
+
+def approx(value: Any) -> Any:
+    """Floats compared to the microsecond (epoch seconds from the database)."""
+    if isinstance(value, float):
+        return pytest.approx(value, abs=1e-6)
+    if isinstance(value, dict):
+        return {k: approx(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [approx(v) for v in value]
+    return value
+
+
+def assert_matches(got: dict[str, Any], want: dict[str, Any]) -> None:
+    assert got["templates"] == approx(want["templates"])
+    assert got["weeks"] == want["weeks"]
+    key = lambda a: str(a["user_id"])  # noqa: E731
+    assert sorted(got["assignees"], key=key) == sorted(want["assignees"], key=key)
+    # busiest first: overdue, then open, then completed
+    order = [(-a["overdue"], -a["open"], -a["completed"]) for a in got["assignees"]]
+    assert order == sorted(order)

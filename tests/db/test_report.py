@@ -13,7 +13,7 @@ from seqctl.errors import NotFound, UsageError
 from seqctl.report import build_report
 from seqctl.report_render import report_json
 
-from .report_scenario import FROZEN_NOW, Scenario, build, expected
+from .report_scenario import FROZEN_NOW, Scenario, assert_matches, build, expected
 from .sequences_helpers import ALEX, SAM, demo_organisation
 
 SINCE = date(2026, 3, 2)
@@ -30,27 +30,6 @@ def report(engine: Engine, org: str, **kw: Any) -> dict[str, Any]:
     kw.setdefault("until", UNTIL)
     with engine.begin() as conn:
         return report_json(build_report(conn, demo_organisation(org), now=FROZEN_NOW, **kw))
-
-
-def approx(value: Any) -> Any:
-    """Floats compared to the microsecond (epoch seconds from the database)."""
-    if isinstance(value, float):
-        return pytest.approx(value, abs=1e-6)
-    if isinstance(value, dict):
-        return {k: approx(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [approx(v) for v in value]
-    return value
-
-
-def assert_matches(got: dict[str, Any], want: dict[str, Any]) -> None:
-    assert got["templates"] == approx(want["templates"])
-    assert got["weeks"] == want["weeks"]
-    key = lambda a: str(a["user_id"])  # noqa: E731
-    assert sorted(got["assignees"], key=key) == sorted(want["assignees"], key=key)
-    # busiest first: overdue, then open, then completed
-    order = [(-a["overdue"], -a["open"], -a["completed"]) for a in got["assignees"]]
-    assert order == sorted(order)
 
 
 def test_known_outcomes(engine: Engine, demo_org: str, scenario: Scenario) -> None:
