@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -428,7 +429,8 @@ def _svg(figure: Any) -> str:
     buffer = io.StringIO()
     # no metadata block: no creator URL, no date (the same data gives the same page)
     blank = {"Date": None, "Creator": None, "Format": None, "Type": None}
-    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata=blank)
+    # fixed margins (see _margins), not bbox_inches="tight": that draws every chart twice
+    figure.savefig(buffer, format="svg", metadata=blank)
     svg = buffer.getvalue()
     return svg[svg.index("<svg") :]  # inline: without the XML declaration and doctype
 
@@ -438,6 +440,34 @@ def _figure(width: float, height: float) -> Any:
 
     figure = Figure(figsize=(width, height), dpi=96)
     return figure
+
+
+def _margins(figure: Any, labels: list[str], *, bottom: float = 0.45) -> None:
+    """Room for the bar labels on the left and the axis label below (inches)."""
+    width, height = figure.get_size_inches()
+    longest = max((len(label) for label in labels), default=0)
+    left = min(0.55, (longest * 0.075 + 0.2) / width)  # about 0.075 in a character at 9 pt
+    figure.subplots_adjust(
+        left=max(left, 0.08), right=0.97, bottom=bottom / height, top=1 - 0.1 / height
+    )
+
+
+def preload() -> threading.Thread | None:
+    """Import matplotlib in a background thread (while the report's queries run)."""
+
+    def load() -> None:
+        try:
+            from matplotlib.backends import backend_svg  # noqa: F401
+            from matplotlib.figure import Figure  # noqa: F401
+            from matplotlib.font_manager import fontManager
+
+            fontManager.findfont("sans-serif")
+        except Exception:  # noqa: BLE001  (render_html reports what is missing)
+            return
+
+    thread = threading.Thread(target=load, name="seqctl-matplotlib", daemon=True)
+    thread.start()
+    return thread
 
 
 def _funnel_chart(template: TemplateReport) -> str:
@@ -464,6 +494,7 @@ def _funnel_chart(template: TemplateReport) -> str:
     ax.set_yticks(positions, labels)
     ax.invert_yaxis()
     ax.set_xlabel("tasks")
+    _margins(figure, labels)
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     _tidy(ax)
     return _svg(figure)
@@ -491,7 +522,8 @@ def _weekly_chart(report: Report) -> str:
     ax.set_ylabel("instances")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8, frameon=False)
-    figure.autofmt_xdate()
+    figure.subplots_adjust(left=0.09, right=0.97, top=0.95)
+    figure.autofmt_xdate(bottom=0.24)
     _tidy(ax, "y")
     return _svg(figure)
 
@@ -503,9 +535,11 @@ def _workload_chart(assignees: list[AssigneeLoad]) -> str:
     positions = list(range(len(shown)))
     ax.barh(positions, [a.open for a in shown], color=COLORS["open"], label="open")
     ax.barh(positions, [a.overdue for a in shown], color=COLORS["overdue"], label="overdue")
-    ax.set_yticks(positions, [_label(assignee_label(a)) for a in shown])
+    labels = [_label(assignee_label(a)) for a in shown]
+    ax.set_yticks(positions, labels)
     ax.invert_yaxis()
     ax.set_xlabel("open tasks")
+    _margins(figure, labels)
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     _tidy(ax)
     return _svg(figure)

@@ -98,6 +98,7 @@ def report(
         raise UsageError("--template '' names no template", hint="give a key, name or UUID")
     if assigned_to == "":
         raise UsageError("--assigned-to '' names no user", hint="give an email or UUID")
+    loading = None
     if format is ReportFormat.html:  # before the database work: say what is missing first
         try:
             import matplotlib  # noqa: F401
@@ -107,6 +108,9 @@ def report(
             raise UsageError(
                 "--format html needs matplotlib, which is not installed", hint=MATPLOTLIB_HINT
             ) from None
+        from ..report_render import preload
+
+        loading = preload()  # matplotlib loads while the queries run
     settings = state(ctx).settings
     with open_db(ctx) as db, db.begin() as conn:
         org_ref = settings.org
@@ -133,6 +137,8 @@ def report(
     elif format is ReportFormat.html:
         from ..report_render import render_html
 
+        if loading is not None:
+            loading.join()
         content = render_html(result)
     else:
         color = out_file is None and stdout_is_terminal() and "NO_COLOR" not in os.environ
