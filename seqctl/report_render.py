@@ -412,7 +412,7 @@ table { border-collapse: collapse; margin: 8px 0 12px; font-variant-numeric: tab
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; }
 th { color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; }
 td.n, th.n { text-align: right; }
-td.warn { color: var(--warn); font-weight: 600; }
+td.warn { color: var(--warn); font-weight: 600; text-align: right; }
 .chart svg { max-width: 100%; height: auto; }
 .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; align-items: start; }
 @media (max-width: 900px) { .grid { grid-template-columns: 1fr; } }
@@ -448,7 +448,19 @@ def _margins(figure: Any, labels: list[str], *, bottom: float = 0.45) -> None:
     longest = max((len(label) for label in labels), default=0)
     left = min(0.55, (longest * 0.075 + 0.2) / width)  # about 0.075 in a character at 9 pt
     figure.subplots_adjust(
-        left=max(left, 0.08), right=0.97, bottom=bottom / height, top=1 - 0.1 / height
+        left=max(left, 0.08), right=0.97, bottom=bottom / height, top=1 - 0.35 / height
+    )
+
+
+def _legend_above(ax: Any) -> None:
+    """The legend in one row above the bars, never over them."""
+    ax.legend(
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        ncols=3,
+        fontsize=8,
+        frameon=False,
+        borderaxespad=0.2,
     )
 
 
@@ -495,7 +507,7 @@ def _funnel_chart(template: TemplateReport) -> str:
     ax.invert_yaxis()
     ax.set_xlabel("tasks")
     _margins(figure, labels)
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    _legend_above(ax)
     _tidy(ax)
     return _svg(figure)
 
@@ -540,7 +552,7 @@ def _workload_chart(assignees: list[AssigneeLoad]) -> str:
     ax.invert_yaxis()
     ax.set_xlabel("open tasks")
     _margins(figure, labels)
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    _legend_above(ax)
     _tidy(ax)
     return _svg(figure)
 
