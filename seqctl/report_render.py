@@ -109,7 +109,12 @@ STEP_COLUMNS = (
 
 
 def step_cells(step: StepFunnel) -> list[str]:
-    drop = "-" if step.drop_off is None else f"{step.drop_off} ({percent(step.drop_off_rate)})"
+    if step.drop_off is None:
+        drop = "-"
+    elif step.drop_off_rate is None:  # nobody has left the previous step yet
+        drop = str(step.drop_off)
+    else:
+        drop = f"{step.drop_off} ({percent(step.drop_off_rate)})"
     return [
         str(step.order),
         step.name,
@@ -258,7 +263,9 @@ def render_text(report: Report, *, color: bool = False) -> str:
         lines += ["", "no templates with instances in the period"]
     for t in report.templates:
         lines += ["", style(inert(template_label(t)), "1")]
-        lines.append("  " + "  ".join(f"{k} {v}" for k, v in template_summary(t)))
+        summary = template_summary(t)
+        lines.append("  " + "  ".join(f"{k} {v}" for k, v in summary[:5]))
+        lines.append("  " + "  ".join(f"{k} {v}" for k, v in summary[5:]))
         if not t.steps:
             continue
         largest = max(s.reached for s in t.steps)

@@ -28,6 +28,7 @@ def report(
         typer.Option(
             "--template",
             "-t",
+            metavar="TEMPLATE",
             help="Only this template (key, name or UUID; repeatable). Default: the active "
             "templates and any with instances started in the period.",
             show_default=False,
@@ -55,6 +56,7 @@ def report(
         str | None,
         typer.Option(
             "--assigned-to",
+            metavar="USER",
             help="Only instances assigned to this user, and their tasks (email or UUID).",
             show_default=False,
         ),
