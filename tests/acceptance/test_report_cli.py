@@ -356,3 +356,15 @@ def test_matplotlib_is_imported_only_for_html(
     )
     assert result.stderr.strip().splitlines()[-1] == "MPL=False", result.stderr
     assert ROOT.exists()
+
+
+def test_as_user_under_row_level_security(seq: Cli, scenario: Scenario) -> None:
+    """A member of the organisation sees the same figures under its row level security."""
+    plain = as_json(seq(*report_args(scenario, "--format", "json")))
+    member = as_json(
+        seq("--as-user", "alex@demo.example", *report_args(scenario, "--format", "json"))
+    )
+    for document in (plain, member):
+        del document["generated_at"]  # seconds apart; no due date lies near the grace limit
+    assert member == plain
+    assert seq("--as-user", "nobody@demo.example", "report").exit_code in (1, 64)
