@@ -478,9 +478,9 @@ def preload() -> threading.Thread | None:
         try:
             from matplotlib.backends import backend_svg  # noqa: F401
             from matplotlib.figure import Figure  # noqa: F401
-            from matplotlib.font_manager import fontManager
+            from matplotlib.font_manager import FontProperties, fontManager
 
-            fontManager.findfont("sans-serif")
+            fontManager.findfont(FontProperties(family="sans-serif"))
         except Exception:  # noqa: BLE001  (render_html reports what is missing)
             return
 
