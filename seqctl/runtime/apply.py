@@ -27,6 +27,7 @@ from ..templates.rendering import (
     missing_columns,
     variable_values,
 )
+from .activation import with_activated_at
 from .clock import begin_clock, delay_interval_sql, local_date
 from .lookup import (
     Organisation,
@@ -367,7 +368,10 @@ def insert_tasks(with_subject: bool) -> Any:
         + subject_values
         + " CASE WHEN s.position = 1 THEN CAST(:now AS timestamptz) + "
         + delay_interval_sql("s.delay_value", "s.delay_unit")
-        + " END, x.assigned_to, CAST(:acting AS uuid), s.metadata, x.instance_id, s.position "
+        + " END, x.assigned_to, CAST(:acting AS uuid),"
+        " CASE WHEN s.position = 1 THEN "
+        + with_activated_at("s.metadata", "CAST(:now AS timestamptz)")
+        + " ELSE s.metadata END, x.instance_id, s.position "
         "FROM unnest(CAST(:instance_ids AS uuid[]), CAST(:restaurant_ids AS uuid[]),"
         " CAST(:positions AS int[]), CAST(:rendered AS text[]), CAST(:subjects AS text[]),"
         " CAST(:assignees AS uuid[]))"

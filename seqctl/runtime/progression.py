@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import Connection, text
 
 from ..errors import Conflict, NotFound, Refused
+from .activation import with_activated_at
 from .clock import begin_clock, delay_interval_sql
 from .lookup import require_uuids
 
@@ -47,6 +48,8 @@ ACTIVATE_NEXT = text(
     "), activated AS ("
     "  UPDATE tasks t SET status = 'active', due_date = base.at + "
     + delay_interval_sql("nxt.dv", "nxt.du")
+    + ", metadata = "
+    + with_activated_at("t.metadata", "base.at")
     + "  FROM nxt JOIN base ON base.id = nxt.id WHERE t.id = nxt.id"
     "  RETURNING t.id, t.sequence_instance_id, t.sequence_step_order, t.due_date"
     "), moved AS ("
