@@ -27,6 +27,7 @@ from .plan import (
     TemplateKind,
 )
 from .references import REFERENCE_FIELDS, References
+from .schedule_format import schedule_fields, step_metadata, stored_schedule
 from .scope import Scope, stored_source
 from .state import (
     SEQCTL_KEY,
@@ -250,7 +251,7 @@ def _desired_steps(
                 **resolved,
                 "custom_message": step.custom_message,
                 "subject_line": step.subject_line,
-                "metadata": dict(step.metadata),
+                "metadata": step_metadata(step.metadata, step.hours),
             }
         )
     return rows if ok else None
@@ -271,10 +272,13 @@ def _template_change(
         "metadata": dict(spec.metadata),
     }
     variables = dict(spec.variables)
-    digest = row_digest(row, steps, variables)
+    schedule = dict(spec.schedule)
+    digest = row_digest(row, steps, variables, schedule)
     row["metadata"][SEQCTL_KEY] = {"key": spec.key, "source": spec.source, "digest": digest}
     if variables:
         row["metadata"][SEQCTL_KEY]["variables"] = variables
+    if schedule:
+        row["metadata"][SEQCTL_KEY]["schedule"] = schedule
     locate: Callable[[int], Location] = lambda i: spec.location(f"$.steps[{i}]")  # noqa: E731
     if current is None:
         return TemplateChange(
@@ -291,6 +295,12 @@ def _template_change(
         )
     fields = _template_fields(current.row, row)
     fields.extend(_variable_fields(stored_variables(current.row.get("metadata")), variables))
+    fields.extend(
+        FieldChange(name, old, new)
+        for name, old, new in schedule_fields(
+            stored_schedule(current.row.get("metadata")), schedule
+        )
+    )
     stored = current.seqctl or {}
     # a source stored in an older form (see seqctl.scope) is no change by itself
     if kind != "adopt" and stored_source(stored.get("source")) != spec.source:
@@ -360,7 +370,13 @@ def _orphan_change(template: ActualTemplate, key: str, prune: bool) -> TemplateC
     steps = [dict(s.row, step_order=s.step_order) for s in template.steps]
     row["metadata"] = dict(row["metadata"])
     row["metadata"][SEQCTL_KEY] = dict(
-        stored, digest=row_digest(row, steps, stored_variables(template.row.get("metadata")))
+        stored,
+        digest=row_digest(
+            row,
+            steps,
+            stored_variables(template.row.get("metadata")),
+            stored_schedule(template.row.get("metadata")),
+        ),
     )
     return TemplateChange(
         kind="deactivate", fields=(FieldChange("is_active", True, False),), row=row, **common

@@ -19,6 +19,7 @@ from sqlalchemy import BigInteger, Connection, cast, func, literal, select, text
 
 from . import tables
 from .lookup import Organisation
+from .schedule_format import stored_schedule
 
 SEQCTL_KEY = "seqctl"
 TEMPLATE_FIELDS = ("name", "description", "tags", "is_active", "metadata")
@@ -87,6 +88,7 @@ class ActualTemplate:
             self.row,
             [dict(step.row, step_order=step.step_order) for step in self.steps],
             stored_variables(self.row.get("metadata")),
+            stored_schedule(self.row.get("metadata")),
         )
 
 
@@ -195,6 +197,7 @@ def row_digest(
     template: Mapping[str, Any],
     steps: Sequence[Mapping[str, Any]],
     variables: Mapping[str, Any] | None = None,
+    schedule: Mapping[str, Any] | None = None,
 ) -> str:
     """The digest stored in ``metadata.seqctl.digest``: the normalised template content with
     task and message template references resolved to UUIDs, and the declared variables
@@ -221,6 +224,8 @@ def row_digest(
     }
     if variables:
         content["variables"] = canonical(dict(variables))
+    if schedule:
+        content["schedule"] = canonical(dict(schedule))
     return _hash(content)
 
 
