@@ -20,6 +20,7 @@ from .clock import begin_clock, exact_interval_sql
 from .errors import NotFound, Refused
 from .progression import Move, activate_next
 from .resolve import require_uuids
+from .scheduling import reschedule_active
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,8 @@ def transition(
         ),
         params,
     )
+    if action == "resume":  # §10: a pushed-back due date moves into its recorded schedule
+        reschedule_active(conn, ids)
     moves = activate_next(conn, ids, now=now, floor=now) if action == "resume" else []
     return [
         Transition(

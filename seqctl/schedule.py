@@ -365,14 +365,16 @@ def due_date(
     zone: ZoneInfo,
     *,
     configured: ZoneInfo | None = None,
+    unscheduled: datetime | None = None,
 ) -> datetime:
     """A step's due date through the schedule: never earlier than the unscheduled due date
-    (computed in ``configured``, default ``zone``), always allowed.
+    (computed in ``configured``, default ``zone``, unless given), always allowed.
 
     With ``count: business`` a day delay counts allowed days (weekdays of the schedule that
     are not holidays) in the schedule's zone, keeping the wall time of ``base``.
     """
-    unscheduled = calendar_due(base, delay_value, delay_unit, configured or zone)
+    if unscheduled is None:  # else: as computed by PostgreSQL (§4)
+        unscheduled = calendar_due(base, delay_value, delay_unit, configured or zone)
     start = unscheduled
     if schedule.count == "business" and delay_unit == "days" and delay_value > 0:
         wall = _wall(base, zone)
