@@ -68,6 +68,7 @@ class TaskPreview:
     subject_line: str | None = None
     subject_line_rendered: str | None = None
     assigned_to: str | None = None
+    scheduled_in: str | None = None  # §10: the zone of a scheduled task's due date
 
 
 @dataclass
@@ -561,6 +562,9 @@ def _preview(
                         step.subject,
                         subject.render(vals) if subject else None,
                         assignee,
+                        scheduling.zone(rid)
+                        if scheduling is not None and step.position in scheduling.template.steps
+                        else None,
                     )
                     for step, message, subject in zip(
                         steps, messages.compiled, messages.subjects, strict=True

@@ -168,3 +168,32 @@ def test_resume_moves_the_due_date_into_the_schedule(engine: Engine, demo_org: s
     with engine.begin() as conn:
         lifecycle.resume(conn, demo_org, [iid], now=T0 + timedelta(hours=3))
     assert tasks_of(engine, iid)[0]["due_date"] == nz(2026, 3, 4, 14, 30)
+
+
+def test_restaurants_without_a_metadata_column_fall_back(engine: Engine, demo_org: str) -> None:
+    tid = scheduled_template(engine, demo_org)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE restaurants DROP COLUMN metadata"))
+    report = apply(engine, demo_org, tid, [LUIGI], timezone="Europe/Berlin")
+    assert "no restaurants.metadata.timezone" in report.zone_fallbacks[LUIGI]
+    [t1, *_] = tasks_of(engine, report.outcomes[0].instance_id)
+    # Monday 10:00 in Berlin -> 14:30 the same day, in the configured zone
+    assert t1["due_date"] == datetime(2026, 3, 2, 14, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert t1["metadata"]["sequence"]["schedule"]["zone"] == "Europe/Berlin"
+
+
+def test_organisation_zone(engine: Engine, demo_org: str) -> None:
+    tid = scheduled_template(engine, demo_org, {**SCHEDULE, "timezone": "organisation"})
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE organisations ADD COLUMN IF NOT EXISTS metadata jsonb"))
+        conn.execute(
+            text(
+                'UPDATE organisations SET metadata = \'{"timezone": "America/New_York"}\''
+                " WHERE id = :id"
+            ),
+            {"id": demo_org},
+        )
+    report = apply(engine, demo_org, tid, [LUIGI])
+    assert report.zone_fallbacks == {}
+    [t1, *_] = tasks_of(engine, report.outcomes[0].instance_id)
+    assert t1["due_date"] == datetime(2026, 3, 2, 19, 30, tzinfo=UTC)
