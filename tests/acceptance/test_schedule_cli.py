@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
 
-from seqctl.demo import demo_id
+from seqctl.db.demo import demo_id
 
 from .sync_helpers import Run, ok, step, write_template
 

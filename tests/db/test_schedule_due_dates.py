@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
 
-from seqctl import lifecycle, progression
-from seqctl.instances import apply_template
+from seqctl.runtime import lifecycle, progression
+from seqctl.runtime.apply import apply_template
 
 from .sequences_helpers import (
     FOGON,

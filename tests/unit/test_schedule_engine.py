@@ -9,17 +9,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seqctl.schedule import (
-    Schedule,
-    ScheduleError,
-    Window,
+from seqctl.runtime.schedule import (
     calendar_due,
     due_date,
     is_allowed,
     next_allowed,
+    zone_abbreviation,
+)
+from seqctl.templates.schedule_format import (
+    Schedule,
+    ScheduleError,
+    Window,
     parse_schedule,
     parse_windows,
-    zone_abbreviation,
 )
 
 AKL = ZoneInfo("Pacific/Auckland")
