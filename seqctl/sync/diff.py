@@ -15,7 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import Conflict, InvalidInput, Refused
-from ..templates.schedule_format import schedule_fields, step_metadata, stored_schedule
+from ..templates.schedule_format import (
+    schedule_fields,
+    split_step_metadata,
+    step_metadata,
+    stored_schedule,
+)
 from ..templates.spec import Location, TemplateSpec
 from .actual import (
     SEQCTL_KEY,
@@ -463,9 +468,13 @@ def _step_fields(
 ) -> list[FieldChange]:
     changes = []
     for name in STEP_FIELDS:
-        if name == "metadata":
-            if signature(old[name]) != signature(new[name]):
-                changes.append(FieldChange(name, old[name], new[name]))
+        if name == "metadata":  # a step's window (§10) is shown as its own field, hours
+            old_meta, old_hours = split_step_metadata(old[name])
+            new_meta, new_hours = split_step_metadata(new[name])
+            if old_hours != new_hours:
+                changes.append(FieldChange("hours", old_hours, new_hours))
+            if signature(old_meta) != signature(new_meta):
+                changes.append(FieldChange(name, old_meta, new_meta))
             continue
         if old[name] == new[name]:
             continue

@@ -273,6 +273,14 @@ def check_schedules(data: Mapping[str, Any], failed: set[str], report: Report) -
     if not isinstance(steps, list):
         return
     for index, step in enumerate(steps):
+        meta = step.get("metadata") if isinstance(step, dict) else None
+        if isinstance(meta, dict) and SEQCTL_KEY in meta:
+            report(
+                f"$.steps[{index}].metadata.{SEQCTL_KEY}",
+                f'the key "{SEQCTL_KEY}" of a step\'s metadata is reserved (sync keeps the '
+                "step's hours there)",
+                "rename the key; for a step's window write `hours:` on the step",
+            )
         path = f"$.steps[{index}].hours"
         if isinstance(step, dict) and "hours" in step and path not in failed:
             try:

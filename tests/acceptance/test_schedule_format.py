@@ -59,6 +59,13 @@ def test_validate_reports_each_schedule_error_with_position_and_hint(run: Run) -
     assert "bad.yaml:13:12: error: $.steps[1].hours: malformed window 'nine-ten'" in out
 
 
+def test_step_metadata_seqctl_is_reserved(run: Run) -> None:
+    write_template("x", steps=[step("Call", metadata={"seqctl": {"hours": "09:00-10:00"}})])
+    result = run("validate")
+    assert result.exit_code == 1
+    assert "$.steps[0].metadata.seqctl" in "\n".join(_problems(result))
+
+
 def test_unknown_schedule_key_and_country(run: Run) -> None:
     write_template("x", schedule={"holidays": "XX", "timezone": "UTC", "dayz": ["mon"]})
     result = run("validate")
@@ -110,6 +117,7 @@ def test_sync_stores_plan_diffs_and_export_round_trips(run: Run, engine: Engine)
     plan = json.loads(ok(run("plan", "--format", "json", "--detailed-exitcode"), 2).stdout)
     text_plan = ok(run("plan", "--detailed-exitcode"), 2).stdout
     assert "schedule.holidays" in text_plan and "NZ-AUK" in text_plan
+    assert 'hours: "14:30-17:00" -> "15:00-17:00"' in text_plan, text_plan
     assert "15:00-17:00" in json.dumps(plan)
     ok(run("sync"))
     ok(run("plan", "--detailed-exitcode"))
