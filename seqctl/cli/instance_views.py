@@ -131,9 +131,17 @@ def apply_json(report: ApplyReport, zone: ZoneInfo) -> dict[str, Any]:
         ],
         "summary": {r: report.count(r) for r in ("started", "already_active", "would_start")},
         "missing_columns": report.missing_columns,
-        "zone_fallbacks": [
-            {"restaurant_id": rid, "reason": why} for rid, why in report.zone_fallbacks.items()
-        ],
+        # §10, only for scheduled templates (the output of others stays as it was)
+        **(
+            {
+                "zone_fallbacks": [
+                    {"restaurant_id": rid, "reason": why}
+                    for rid, why in report.zone_fallbacks.items()
+                ]
+            }
+            if report.zone_fallbacks
+            else {}
+        ),
         **(
             {
                 "instances": [
@@ -144,7 +152,11 @@ def apply_json(report: ApplyReport, zone: ZoneInfo) -> dict[str, Any]:
                         "empty_variables": p.empty_variables,
                         "tasks": [
                             {
-                                **{k: v for k, v in vars(t).items() if k != "due_date"},
+                                **{
+                                    k: v
+                                    for k, v in vars(t).items()
+                                    if k != "due_date" and not (k == "scheduled_in" and v is None)
+                                },
                                 "due_date": iso(t.due_date, zone),
                             }
                             for t in p.tasks
@@ -273,7 +285,7 @@ def step_json(s: StepLine, zone: ZoneInfo) -> dict[str, Any]:
         "type": s.type,
         "status": s.status,
         "due_date": iso(s.due_date, ZoneInfo(s.schedule_zone) if s.schedule_zone else zone),
-        "scheduled_in": s.schedule_zone,
+        **({"scheduled_in": s.schedule_zone} if s.schedule_zone else {}),
         "completed_at": iso(s.completed_at, zone),
         "cancelled_at": iso(s.cancelled_at, zone),
         "task_id": s.task_id,
