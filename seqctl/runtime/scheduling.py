@@ -144,7 +144,8 @@ def _parsed(record: str) -> Schedule:
 def recorded(record: Mapping[str, Any] | str) -> tuple[Schedule, ZoneInfo]:
     """A schedule recorded on a task, with its resolved zone."""
     value = json.loads(record) if isinstance(record, str) else dict(record)
-    zone = ZoneInfo(str(value["zone"]))
+    # a record edited by hand to a zone this system lacks: UTC rather than a failure
+    zone = ZoneInfo(str(value["zone"]) if valid_zone(value.get("zone")) else "UTC")
     return _parsed(json.dumps(value, sort_keys=True)), zone
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from seqctl.runtime import lifecycle, progression
 from seqctl.runtime.apply import apply_template
@@ -197,3 +197,32 @@ def test_organisation_zone(engine: Engine, demo_org: str) -> None:
     assert report.zone_fallbacks == {}
     [t1, *_] = tasks_of(engine, report.outcomes[0].instance_id)
     assert t1["due_date"] == datetime(2026, 3, 2, 19, 30, tzinfo=UTC)
+
+
+def test_scheduled_apply_statement_count_does_not_grow(engine: Engine, demo_org: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO restaurants (organisation_id, name, metadata) SELECT :org,"
+                " 'Zoned ' || g, jsonb_build_object('timezone', (ARRAY['Pacific/Auckland',"
+                " 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo'])[1 + g % 4])"
+                " FROM generate_series(1, 200) g"
+            ),
+            {"org": demo_org},
+        )
+    statements: list[str] = []
+
+    def counted(refs: list[str]) -> int:
+        tid = scheduled_template(engine, demo_org)
+        statements.clear()
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            apply(engine, demo_org, tid, refs)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    few = counted(["Zoned 1"])
+    many = counted([f"Zoned {i}" for i in range(1, 201)])
+    assert few == many <= 13
