@@ -311,7 +311,7 @@ def move_text(move: Move, zone: ZoneInfo) -> str:
         return f"instance {move.instance_id} completed"
     return (
         f"instance {move.instance_id}: step {move.step} active, "
-        f"due {when(move.due_date, zone)} (task {move.task_id})"
+        f"due {scheduled_when(move.due_date, zone, move.scheduled_in)} (task {move.task_id})"
     )
 
 

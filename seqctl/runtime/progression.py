@@ -78,6 +78,7 @@ class Move:
     task_id: str | None = None
     step: int | None = None
     due_date: datetime | None = None
+    scheduled_in: str | None = None  # §10: the zone a scheduled task's due date is in
 
 
 @dataclass
@@ -123,7 +124,14 @@ def activate_next(
     )
     write_due_dates(conn, scheduled)  # nothing to do (no statement) without schedules
     return [
-        Move(r.instance_id, r.what, r.task_id, r.step, scheduled.get(r.task_id, r.due_date))
+        Move(
+            r.instance_id,
+            r.what,
+            r.task_id,
+            r.step,
+            scheduled.get(r.task_id, r.due_date),
+            r.schedule.get("zone") if isinstance(r.schedule, dict) else None,
+        )
         for r in rows
     ]
 

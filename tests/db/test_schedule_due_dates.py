@@ -131,6 +131,7 @@ def test_progression_counts_business_days_with_the_recorded_schedule(
         [outcome] = progression.complete_tasks(conn, demo_org, [t1["id"]], now=friday_evening)
     # one business day after Friday 19:00 is Monday 19:00, after the windows -> Tuesday 09:00
     assert outcome.moves[0].due_date == nz(2026, 3, 10, 9, 0)
+    assert outcome.moves[0].scheduled_in == "Pacific/Auckland"
     assert tasks_of(engine, iid)[1]["due_date"] == nz(2026, 3, 10, 9, 0)
     # 30 minutes after 11:45 is 12:15, between the windows -> 14:30
     with engine.begin() as conn:
