@@ -15,8 +15,8 @@ from sqlalchemy import Engine, event, text
 
 from seqctl.errors import DatabaseError
 from seqctl.runtime.lookup import Organisation
+from seqctl.sync import apply_plan as sync_module
 from seqctl.sync.apply_plan import SyncOptions, lock_key, sync
-from seqctl.sync.apply_plan import apply_plan as sync_module
 from seqctl.sync.plan import Plan
 from seqctl.templates.spec import Location, StepSpec, TemplateSpec
 
