@@ -11,8 +11,13 @@ and a few identical STEPS-step templates, then times, ROUNDS times each, in this
 - seqctl apply through the library (`seqctl.runtime.apply.apply_template`, one transaction);
 - seqctl apply as a command (`seqctl apply --restaurants-file …`, a fresh process).
 
+- seqctl apply through the library of the same template with a business-hours schedule
+  (§10: `timezone: restaurant`, weekdays, two windows, NZ holidays, business-day counting),
+  the restaurants spread over 20 time zones (restaurants.metadata.timezone).
+
 Each run starts a different template, so every run really creates RESTAURANTS instances
-and RESTAURANTS × STEPS tasks. Targets: the command ≤ 10 s and ≤ 4 × the baseline.
+and RESTAURANTS × STEPS tasks. Targets: the command ≤ 10 s and ≤ 4 × the baseline; the
+scheduled apply ≤ 1.5 × the unscheduled one (library).
 """
 
 from __future__ import annotations
@@ -54,6 +59,36 @@ BASELINE_COLUMNS = {
 
 TARGET_SECONDS = 10.0
 TARGET_RATIO = 4.0
+TARGET_SCHEDULED = 1.5
+ZONES = [
+    "Pacific/Auckland",
+    "Australia/Sydney",
+    "Asia/Tokyo",
+    "Asia/Shanghai",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/Moscow",
+    "Europe/Berlin",
+    "Europe/London",
+    "Atlantic/Azores",
+    "America/Sao_Paulo",
+    "America/Halifax",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "Africa/Johannesburg",
+    "UTC",
+]
+SCHEDULE = {
+    "timezone": "restaurant",
+    "days": ["mon", "tue", "wed", "thu", "fri"],
+    "hours": "09:00-12:00, 14:30-17:00",
+    "holidays": "NZ",
+    "count": "business",
+}
 ORG = "0b000000-0000-0000-0000-000000000001"
 
 MESSAGES = [
@@ -85,6 +120,13 @@ def setup(conn: Connection, restaurants: int, steps: int, templates: int) -> lis
         ),
         {"o": ORG, "n": restaurants},
     )
+    conn.execute(  # 20 time zones, for the scheduled template
+        text(
+            "UPDATE restaurants SET metadata = jsonb_build_object('timezone',"
+            " (CAST(:zones AS text[]))[1 + (abs(hashtext(name)) % 20)])"
+        ),
+        {"zones": ZONES},
+    )
     message_template = conn.execute(
         text(
             "INSERT INTO message_templates (organisation_id, name, type, message_content)"
@@ -107,10 +149,17 @@ def setup(conn: Connection, restaurants: int, steps: int, templates: int) -> lis
         template_id = conn.execute(
             text(
                 "INSERT INTO sequence_templates (organisation_id, name, metadata) VALUES (:o, :n,"
-                " jsonb_build_object('seqctl', jsonb_build_object('key', CAST(:k AS text))))"
-                " RETURNING id::text"
+                " jsonb_build_object('seqctl', jsonb_build_object('key', CAST(:k AS text))"
+                " || CASE WHEN :scheduled THEN jsonb_build_object('schedule', CAST(:s AS jsonb))"
+                " ELSE '{}'::jsonb END)) RETURNING id::text"
             ),
-            {"o": ORG, "n": f"Bench template {number}", "k": f"bench-{number}"},
+            {
+                "o": ORG,
+                "n": f"Bench template {number}",
+                "k": f"bench-{number}",
+                "scheduled": number % 4 == 3,  # every fourth: see run()
+                "s": json.dumps(SCHEDULE),
+            },
         ).scalar_one()
         rows = [
             {
@@ -220,10 +269,15 @@ def main() -> int:
 
 def run(args: argparse.Namespace, url: str) -> int:
     engine = make_engine(url)
-    results: dict[str, list[float]] = {"baseline": [], "library": [], "command": []}
+    results: dict[str, list[float]] = {
+        "baseline": [],
+        "library": [],
+        "command": [],
+        "scheduled": [],
+    }
     try:
         with engine.begin() as conn:
-            templates = setup(conn, args.restaurants, args.steps, 3 * args.rounds)
+            templates = setup(conn, args.restaurants, args.steps, 4 * args.rounds)
         with tempfile.TemporaryDirectory() as tmp:
             listing = Path(tmp) / "restaurants.txt"
             listing.write_text("\n".join(f"Restaurant {g}" for g in range(1, args.restaurants + 1)))
@@ -261,10 +315,11 @@ def run(args: argparse.Namespace, url: str) -> int:
                 )
 
             for round_ in range(args.rounds):
-                base_t, lib_t, cmd_t = templates[3 * round_ : 3 * round_ + 3]
+                base_t, lib_t, cmd_t, sched_t = templates[4 * round_ : 4 * round_ + 4]
                 results["baseline"].append(timed(lambda: run_baseline(base_t)))  # noqa: B023
                 results["library"].append(timed(lambda: run_library(lib_t)))  # noqa: B023
                 results["command"].append(timed(lambda: run_command(cmd_t)))  # noqa: B023
+                results["scheduled"].append(timed(lambda: run_library(sched_t)))  # noqa: B023
         with engine.connect() as conn:
             tasks = conn.execute(text("SELECT count(*) FROM tasks")).scalar_one()
             mismatches = conn.execute(
@@ -286,7 +341,7 @@ def run(args: argparse.Namespace, url: str) -> int:
             ).scalar_one()
     finally:
         engine.dispose()
-    expected = 3 * args.rounds * args.restaurants * args.steps
+    expected = 4 * args.rounds * args.restaurants * args.steps
     assert tasks == expected, (tasks, expected)
     base = statistics.median(results["baseline"])
     print(
@@ -298,13 +353,17 @@ def run(args: argparse.Namespace, url: str) -> int:
         "baseline": "baseline: hand-written INSERT … SELECT",
         "library": "seqctl apply (library, one transaction)",
         "command": "seqctl apply --restaurants-file (process)",
+        "scheduled": "seqctl apply, scheduled, 20 zones (library)",
     }
     for key, label in labels.items():
         value = statistics.median(results[key])
         print(f"{label:<44}{value:>9.2f}{value / base:>12.2f}")
     command = statistics.median(results["command"])
     ok = command <= TARGET_SECONDS and command <= TARGET_RATIO * base and mismatches == 0
+    scheduled = statistics.median(results["scheduled"]) / statistics.median(results["library"])
+    ok = ok and scheduled <= TARGET_SCHEDULED
     print(f"tasks of the baseline and of apply that differ: {mismatches}")
+    print(f"scheduled / unscheduled apply (library): {scheduled:.2f} (target ≤ {TARGET_SCHEDULED})")
     print(
         f"target: command ≤ {TARGET_SECONDS:.0f} s and ≤ {TARGET_RATIO:.0f} × baseline: "
         f"{'met' if ok else 'NOT met'}"

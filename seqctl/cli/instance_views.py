@@ -22,6 +22,11 @@ def when(moment: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else "-"
 
 
+def scheduled_when(moment: datetime | None, zone: ZoneInfo, scheduled_in: str | None) -> str:
+    """A due date in the zone it was scheduled in (§10), else in the configured zone."""
+    return when(moment, ZoneInfo(scheduled_in)) if scheduled_in and moment else when(moment, zone)
+
+
 def iso(moment: datetime | None, zone: ZoneInfo) -> str | None:
     return moment.astimezone(zone).isoformat() if moment else None
 
@@ -50,6 +55,9 @@ def apply_lines(report: ApplyReport, zone: ZoneInfo) -> list[str]:
                 f"{{{variable}}} renders empty for every restaurant: the restaurants table "
                 f"has no column {column}"
             )
+        names = {o.restaurant_id: o.restaurant_name for o in report.outcomes}
+        for rid, why in report.zone_fallbacks.items():
+            lines.append(f"time zone of {names.get(rid) or rid} ({rid}): {why}")
     rows = [
         [o.result, o.restaurant_name or o.ref, o.instance_id or "-"]
         for o in report.outcomes
@@ -82,7 +90,7 @@ def preview_lines(preview: InstancePreview, zone: ZoneInfo) -> list[str]:
     ]
     for task in preview.tasks:
         due = (
-            f"due {when(task.due_date, zone)}"
+            f"due {scheduled_when(task.due_date, zone, task.scheduled_in)}"
             if task.due_date
             else (
                 f"{task.delay_value} {_unit(task.delay_value, task.delay_unit)}"
@@ -123,6 +131,17 @@ def apply_json(report: ApplyReport, zone: ZoneInfo) -> dict[str, Any]:
         ],
         "summary": {r: report.count(r) for r in ("started", "already_active", "would_start")},
         "missing_columns": report.missing_columns,
+        # §10, only for scheduled templates (the output of others stays as it was)
+        **(
+            {
+                "zone_fallbacks": [
+                    {"restaurant_id": rid, "reason": why}
+                    for rid, why in report.zone_fallbacks.items()
+                ]
+            }
+            if report.zone_fallbacks
+            else {}
+        ),
         **(
             {
                 "instances": [
@@ -133,7 +152,11 @@ def apply_json(report: ApplyReport, zone: ZoneInfo) -> dict[str, Any]:
                         "empty_variables": p.empty_variables,
                         "tasks": [
                             {
-                                **{k: v for k, v in vars(t).items() if k != "due_date"},
+                                **{
+                                    k: v
+                                    for k, v in vars(t).items()
+                                    if k != "due_date" and not (k == "scheduled_in" and v is None)
+                                },
                                 "due_date": iso(t.due_date, zone),
                             }
                             for t in p.tasks
@@ -220,7 +243,9 @@ def detail_lines(detail: InstanceDetail, zone: ZoneInfo) -> list[str]:
         f"status      {r.status}, step {r.current_step or '-'}/{r.total_steps}, {r.percentage}%",
         f"assigned to {r.assigned_to_email or r.assigned_to or '-'}",
         f"started     {when(r.started_at, zone)}",
-        f"next due    {when(r.next_due, zone)}{'  OVERDUE' if r.overdue else ''}",
+        f"next due    "
+        f"{scheduled_when(r.next_due, zone, _active_zone(detail))}"
+        f"{'  OVERDUE' if r.overdue else ''}",
         "",
     ]
     lines.extend(
@@ -232,7 +257,7 @@ def detail_lines(detail: InstanceDetail, zone: ZoneInfo) -> list[str]:
                     s.name,
                     s.type,
                     s.status,
-                    when(s.due_date, zone),
+                    scheduled_when(s.due_date, zone, s.schedule_zone),
                     when(s.completed_at, zone),
                     s.task_id,
                 ]
@@ -248,13 +273,19 @@ def detail_lines(detail: InstanceDetail, zone: ZoneInfo) -> list[str]:
     return lines
 
 
+def _active_zone(detail: InstanceDetail) -> str | None:
+    active = detail.active_task
+    return active.schedule_zone if active is not None else None
+
+
 def step_json(s: StepLine, zone: ZoneInfo) -> dict[str, Any]:
     return {
         "order": s.order,
         "name": s.name,
         "type": s.type,
         "status": s.status,
-        "due_date": iso(s.due_date, zone),
+        "due_date": iso(s.due_date, ZoneInfo(s.schedule_zone) if s.schedule_zone else zone),
+        **({"scheduled_in": s.schedule_zone} if s.schedule_zone else {}),
         "completed_at": iso(s.completed_at, zone),
         "cancelled_at": iso(s.cancelled_at, zone),
         "task_id": s.task_id,
@@ -280,7 +311,7 @@ def move_text(move: Move, zone: ZoneInfo) -> str:
         return f"instance {move.instance_id} completed"
     return (
         f"instance {move.instance_id}: step {move.step} active, "
-        f"due {when(move.due_date, zone)} (task {move.task_id})"
+        f"due {scheduled_when(move.due_date, zone, move.scheduled_in)} (task {move.task_id})"
     )
 
 

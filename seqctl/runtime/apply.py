@@ -37,6 +37,7 @@ from .lookup import (
     resolve_template,
     resolve_user,
 )
+from .scheduling import ApplySchedule, restaurant_zones, template_schedule
 from .steps import Step, load_steps, steps_json
 
 BATCH_SIZE = 2500  # restaurants per pair of INSERT statements (and per progress-bar step)
@@ -73,6 +74,7 @@ class TaskPreview:
     subject_line: str | None = None
     subject_line_rendered: str | None = None
     assigned_to: str | None = None
+    scheduled_in: str | None = None  # §10: the zone of a scheduled task's due date
 
 
 @dataclass
@@ -97,6 +99,8 @@ class ApplyReport:
     previews: list[InstancePreview] = field(default_factory=list)
     # variable -> the restaurants column the database lacks: it renders empty everywhere
     missing_columns: dict[str, str] = field(default_factory=dict)
+    # §10: restaurant id -> why its tasks are scheduled in the configured zone instead
+    zone_fallbacks: dict[str, str] = field(default_factory=dict)
 
     def count(self, result: str) -> int:
         return sum(1 for o in self.outcomes if o.result == result)
@@ -178,7 +182,16 @@ def apply_template(
     report = ApplyReport(template, len(steps), dry_run, [])
     today = local_date(now, timezone)
     crm = crm_columns(conn)
-    declared = Declared(stored_variables(_template_metadata(conn, template.id)))
+    metadata = _template_metadata(conn, template.id)
+    declared = Declared(stored_variables(metadata))
+    schedule = template_schedule(metadata, {s.position: s.hours for s in steps})
+    scheduling = None
+    if schedule is not None:
+        zones = restaurant_zones(
+            conn, crm, organisation.id, list(refs), schedule.timezone, timezone
+        )
+        scheduling = ApplySchedule(schedule, zones, timezone, now)
+        report.zone_fallbacks = zones.fallbacks
     compiled = [
         compile_message(step.message, declared.names) if step.message is not None else None
         for step in steps
@@ -208,7 +221,19 @@ def apply_template(
         assignees = [explicit or details[str(r["id"])][1] or acting for r in batch]
         messages = _Messages(compiled, subjects)
         if dry_run:
-            _preview(conn, report, template, steps, messages, batch, names, values, now, assignees)
+            _preview(
+                conn,
+                report,
+                template,
+                steps,
+                messages,
+                batch,
+                names,
+                values,
+                now,
+                assignees,
+                scheduling,
+            )
         else:
             started = _start_batch(
                 conn,
@@ -223,6 +248,7 @@ def apply_template(
                 assignees,
                 acting,
                 crm.has("tasks", "subject_line") and crm.has("tasks", "subject_line_rendered"),
+                scheduling,
             )
             for r in batch:
                 result, instance_id = started[str(r["id"])]
@@ -348,13 +374,22 @@ INSERT_INSTANCES = text(
 )
 
 
-def insert_tasks(with_subject: bool) -> Any:
-    """All the batch's tasks in one statement; the subject columns where the table has them."""
+def insert_tasks(with_subject: bool, scheduled: bool = False) -> Any:
+    """All the batch's tasks in one statement; the subject columns where the table has them.
+
+    ``scheduled`` (§10): the first step's due date comes computed (``dues``) and each task
+    records its step's schedule with the restaurant's zone (``zones``)."""
     subject_columns = " subject_line, subject_line_rendered," if with_subject else ""
     subject_values = (
         " s.subject, CASE WHEN s.type = 'email' THEN COALESCE(x.subject, s.subject) END,"
         if with_subject
         else ""
+    )
+    metadata = (  # the step's metadata, with its schedule and the zone where it has one
+        "CASE WHEN s.schedule IS NULL THEN s.metadata ELSE jsonb_set(s.metadata,"
+        " '{sequence,schedule}', s.schedule || jsonb_build_object('zone', x.zone)) END"
+        if scheduled
+        else "s.metadata"
     )
     return text(
         "INSERT INTO tasks (organisation_id, restaurant_id, task_template_id, message_template_id,"
@@ -366,20 +401,27 @@ def insert_tasks(with_subject: bool) -> Any:
         " s.name, s.description, s.type, CASE WHEN s.position = 1 THEN 'active' ELSE 'pending'"
         " END, s.priority, s.message, COALESCE(x.rendered, s.message),"
         + subject_values
-        + " CASE WHEN s.position = 1 THEN CAST(:now AS timestamptz) + "
+        + " CASE WHEN s.position = 1 THEN "
+        + ("COALESCE(x.due, " if scheduled else "(")
+        + "CAST(:now AS timestamptz) + "
         + delay_interval_sql("s.delay_value", "s.delay_unit")
-        + " END, x.assigned_to, CAST(:acting AS uuid),"
-        " CASE WHEN s.position = 1 THEN "
-        + with_activated_at("s.metadata", "CAST(:now AS timestamptz)")
-        + " ELSE s.metadata END, x.instance_id, s.position "
+        + ") END, x.assigned_to, CAST(:acting AS uuid), "
+        + (
+            "CASE WHEN s.position = 1 THEN "
+            + with_activated_at(metadata, "CAST(:now AS timestamptz)")
+            + f" ELSE {metadata} END"
+        )
+        + ", x.instance_id, s.position "
         "FROM unnest(CAST(:instance_ids AS uuid[]), CAST(:restaurant_ids AS uuid[]),"
         " CAST(:positions AS int[]), CAST(:rendered AS text[]), CAST(:subjects AS text[]),"
-        " CAST(:assignees AS uuid[]))"
-        " AS x(instance_id, restaurant_id, position, rendered, subject, assigned_to) "
-        "JOIN jsonb_to_recordset(CAST(:steps AS jsonb)) AS s(position int, name text,"
+        " CAST(:assignees AS uuid[])"
+        + (", CAST(:dues AS timestamptz[]), CAST(:zones AS text[])" if scheduled else "")
+        + ") AS x(instance_id, restaurant_id, position, rendered, subject, assigned_to"
+        + (", due, zone" if scheduled else "")
+        + ") JOIN jsonb_to_recordset(CAST(:steps AS jsonb)) AS s(position int, name text,"
         " description text, type text, priority text, task_template_id uuid,"
         " message_template_id uuid, message text, subject text, delay_value int,"
-        " delay_unit text, metadata jsonb)"
+        " delay_unit text, metadata jsonb" + (", schedule jsonb" if scheduled else "") + ")"
         " ON s.position = x.position"
     )
 
@@ -397,6 +439,7 @@ def _start_batch(
     assignees: list[str | None],
     acting: str | None,
     with_subject: bool,
+    scheduling: ApplySchedule | None = None,
 ) -> dict[str, tuple[str, str]]:
     """Insert the batch's instances and tasks; restaurant id -> (result, instance id)."""
     params = {"template_id": template.id, "org": org_id, "now": now, "acting": acting}
@@ -417,6 +460,8 @@ def _start_batch(
     rendered: list[str | None] = []
     subjects: list[str | None] = []
     task_assignees: list[str | None] = []
+    dues: list[datetime | None] = []
+    zones: list[str] = []
     for restaurant, vals, assignee in zip(batch, values, assignees, strict=True):
         result, instance_id = outcome[str(restaurant["id"])]
         if result != STARTED:
@@ -428,9 +473,18 @@ def _start_batch(
             rendered.append(message.render(vals) if message and message.variables else None)
             subjects.append(subject.render(vals) if subject and subject.variables else None)
             task_assignees.append(assignee)
+            if scheduling is not None:
+                rid = str(restaurant["id"])
+                zones.append(scheduling.zone(rid))
+                dues.append(
+                    scheduling.first_due(rid, step.delay_value, step.delay_unit)
+                    if step.position == 1
+                    else None
+                )
     if instance_ids:
+        extra: dict[str, Any] = {"dues": dues, "zones": zones} if scheduling is not None else {}
         conn.execute(
-            insert_tasks(with_subject),
+            insert_tasks(with_subject, scheduling is not None),
             {
                 **params,
                 "instance_ids": instance_ids,
@@ -439,7 +493,10 @@ def _start_batch(
                 "rendered": rendered,
                 "subjects": subjects,
                 "assignees": task_assignees,
-                "steps": steps_json(template.id, steps),
+                "steps": steps_json(
+                    template.id, steps, scheduling.records() if scheduling else None
+                ),
+                **extra,
             },
         )
     return outcome
@@ -456,6 +513,7 @@ def _preview(
     values: list[dict[str, str]],
     now: datetime,
     assignees: list[str | None],
+    scheduling: ApplySchedule | None = None,
 ) -> None:
     """What the batch would create, written to ``report`` (reads only)."""
     existing = {
@@ -493,7 +551,13 @@ def _preview(
                         step.type,
                         step.priority,
                         "active" if step.position == 1 else "pending",
-                        due if step.position == 1 else None,
+                        (
+                            (scheduling.first_due(rid, step.delay_value, step.delay_unit) or due)
+                            if scheduling is not None
+                            else due
+                        )
+                        if step.position == 1
+                        else None,
                         step.delay_value,
                         step.delay_unit,
                         step.message,
@@ -509,6 +573,9 @@ def _preview(
                         step.subject,
                         subject.render(vals) if subject else None,
                         assignee,
+                        scheduling.zone(rid)
+                        if scheduling is not None and step.position in scheduling.template.steps
+                        else None,
                     )
                     for step, message, subject in zip(
                         steps, messages.compiled, messages.subjects, strict=True

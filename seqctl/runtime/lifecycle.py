@@ -21,6 +21,7 @@ from ..errors import NotFound, Refused
 from .clock import begin_clock, exact_interval_sql
 from .lookup import require_uuids
 from .progression import Move, activate_next, status_after
+from .scheduling import reschedule_active
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,8 @@ def transition(
         ),
         params,
     )
+    if action == "resume":  # §10: a pushed-back due date moves into its recorded schedule
+        reschedule_active(conn, ids)
     moves = activate_next(conn, ids, now=now, floor=now) if action == "resume" else []
     return [
         Transition(

@@ -21,6 +21,7 @@ from ..errors import Conflict, NotFound, Refused
 from .activation import with_activated_at
 from .clock import begin_clock, delay_interval_sql
 from .lookup import require_uuids
+from .scheduling import Activated, scheduled_due_dates, write_due_dates
 
 ACTIVATE_NEXT = text(
     "WITH inst AS ("
@@ -51,7 +52,9 @@ ACTIVATE_NEXT = text(
     + ", metadata = "
     + with_activated_at("t.metadata", "base.at")
     + "  FROM nxt JOIN base ON base.id = nxt.id WHERE t.id = nxt.id"
-    "  RETURNING t.id, t.sequence_instance_id, t.sequence_step_order, t.due_date"
+    "  RETURNING t.id, t.sequence_instance_id, t.sequence_step_order, t.due_date,"
+    # §10: what a scheduled task's due date is recomputed from (seqctl.scheduling)
+    "  t.metadata -> 'sequence' -> 'schedule' AS schedule, base.at, nxt.dv, nxt.du"
     "), moved AS ("
     "  UPDATE sequence_instances si SET current_step_order = a.sequence_step_order"
     "  FROM activated a WHERE si.id = a.sequence_instance_id RETURNING si.id"
@@ -63,8 +66,9 @@ ACTIVATE_NEXT = text(
     "  AND EXISTS (SELECT 1 FROM tasks e WHERE e.sequence_instance_id = inst.id)"
     "  RETURNING si.id"
     ") SELECT 'activated' AS what, sequence_instance_id::text AS instance_id, id::text AS task_id,"
-    "  sequence_step_order AS step, due_date FROM activated"
-    " UNION ALL SELECT 'completed', id::text, NULL, NULL, NULL FROM finished"
+    "  sequence_step_order AS step, due_date, schedule, at, dv, du FROM activated"
+    " UNION ALL SELECT 'completed', id::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+    " FROM finished"
 )
 
 
@@ -77,6 +81,7 @@ class Move:
     task_id: str | None = None
     step: int | None = None
     due_date: datetime | None = None
+    scheduled_in: str | None = None  # §10: the zone a scheduled task's due date is in
 
 
 @dataclass
@@ -113,7 +118,25 @@ def activate_next(
     rows = conn.execute(
         ACTIVATE_NEXT, {"ids": list(instance_ids), "now": now, "floor": floor}
     ).all()
-    return [Move(r.instance_id, r.what, r.task_id, r.step, r.due_date) for r in rows]
+    scheduled = scheduled_due_dates(
+        [
+            Activated(r.task_id, r.schedule, r.at, r.dv, r.du, r.due_date)
+            for r in rows
+            if r.schedule is not None
+        ]
+    )
+    write_due_dates(conn, scheduled)  # nothing to do (no statement) without schedules
+    return [
+        Move(
+            r.instance_id,
+            r.what,
+            r.task_id,
+            r.step,
+            scheduled.get(r.task_id, r.due_date),
+            r.schedule.get("zone") if isinstance(r.schedule, dict) else None,
+        )
+        for r in rows
+    ]
 
 
 def complete_tasks(

@@ -75,6 +75,7 @@ class StepLine:
     cancelled_at: datetime | None
     message: str | None
     message_rendered: str | None
+    schedule_zone: str | None = None  # §10: the zone the task was scheduled in
 
 
 @dataclass
@@ -206,7 +207,9 @@ def instance_detail(
             text(
                 'SELECT t.id::text AS task_id, t.sequence_step_order AS "order", t.name, t.type,'
                 " t.status, t.due_date, t.completed_at, t.cancelled_at, t.message,"
-                " t.message_rendered FROM tasks t WHERE t.sequence_instance_id = CAST(:id AS uuid)"
+                " t.message_rendered, t.metadata -> 'sequence' -> 'schedule' ->> 'zone'"
+                " AS schedule_zone"
+                " FROM tasks t WHERE t.sequence_instance_id = CAST(:id AS uuid)"
                 " ORDER BY t.sequence_step_order, t.created_at, t.id"
             ),
             {"id": iid},

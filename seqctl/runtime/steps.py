@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -38,6 +40,7 @@ class Step:
     # the task's subject: for email steps the message template's, else the step's, else the
     # task template's (rendered); other steps keep the step's own, never rendered
     subject: str | None = None
+    hours: str | None = None  # §10: the step's own window (metadata.seqctl.hours)
 
     @functools.cached_property
     def compiled(self) -> CompiledMessage | None:  # compiled once per step, not per access
@@ -63,6 +66,7 @@ def load_steps(conn: Connection, template: Template, org: Organisation) -> list[
         text(
             "SELECT s.id, s.step_order, s.name, s.description, s.type, s.priority, "
             "s.task_template_id, s.message_template_id, s.delay_value, s.delay_unit, "
+            "s.metadata -> 'seqctl' ->> 'hours' AS hours, "
             f"COALESCE(NULLIF(mt.{content}, ''), NULLIF(s.custom_message, ''), "
             "tt.default_message) AS message, "
             f"CASE WHEN s.type = 'email' THEN COALESCE(NULLIF({mt_subject}, ''), "
@@ -114,13 +118,17 @@ def load_steps(conn: Connection, template: Template, org: Organisation) -> list[
             r.delay_value,
             r.delay_unit,
             r.subject,
+            r.hours,
         )
         for position, r in enumerate(rows, start=1)
     ]
 
 
-def steps_json(template_id: str, steps: list[Step]) -> str:
-    """The steps as JSON rows for ``jsonb_to_recordset``, each with its task metadata."""
+def steps_json(
+    template_id: str, steps: list[Step], schedules: Mapping[int, Any] | None = None
+) -> str:
+    """The steps as JSON rows for ``jsonb_to_recordset``, each with its task metadata
+    (and, for a scheduled template, the schedule its tasks record, by position)."""
     return json.dumps(
         [
             {
@@ -135,6 +143,7 @@ def steps_json(template_id: str, steps: list[Step]) -> str:
                 "subject": s.subject,
                 "delay_value": s.delay_value,
                 "delay_unit": s.delay_unit,
+                **({"schedule": schedules.get(s.position)} if schedules is not None else {}),
                 "metadata": {
                     "sequence": {
                         "template_id": template_id,

@@ -19,6 +19,7 @@ from sqlalchemy import BigInteger, Connection, cast, func, literal, select, text
 from ..db import tables
 from ..templates.declared import SEQCTL_KEY as SEQCTL_KEY
 from ..templates.declared import stored_variables as stored_variables
+from ..templates.schedule_format import stored_schedule
 from ..templates.spec import Organisation, canonical_json, content_digest
 
 TEMPLATE_FIELDS = ("name", "description", "tags", "is_active", "metadata")
@@ -87,6 +88,7 @@ class ActualTemplate:
             self.row,
             [dict(step.row, step_order=step.step_order) for step in self.steps],
             stored_variables(self.row.get("metadata")),
+            stored_schedule(self.row.get("metadata")),
         )
 
 
@@ -180,6 +182,7 @@ def row_digest(
     template: Mapping[str, Any],
     steps: Sequence[Mapping[str, Any]],
     variables: Mapping[str, Any] | None = None,
+    schedule: Mapping[str, Any] | None = None,
 ) -> str:
     """The digest stored in ``metadata.seqctl.digest``: the normalised template content with
     task and message template references resolved to UUIDs, and the declared variables
@@ -206,6 +209,8 @@ def row_digest(
     }
     if variables:
         content["variables"] = canonical(dict(variables))
+    if schedule:
+        content["schedule"] = canonical(dict(schedule))
     return content_digest(content)
 
 

@@ -15,6 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..errors import Conflict, InvalidInput, Refused
+from ..templates.schedule_format import (
+    schedule_fields,
+    split_step_metadata,
+    step_metadata,
+    stored_schedule,
+)
 from ..templates.spec import Location, TemplateSpec
 from .actual import (
     SEQCTL_KEY,
@@ -250,7 +256,7 @@ def _desired_steps(
                 **resolved,
                 "custom_message": step.custom_message,
                 "subject_line": step.subject_line,
-                "metadata": dict(step.metadata),
+                "metadata": step_metadata(step.metadata, step.hours),
             }
         )
     return rows if ok else None
@@ -271,10 +277,13 @@ def _template_change(
         "metadata": dict(spec.metadata),
     }
     variables = dict(spec.variables)
-    digest = row_digest(row, steps, variables)
+    schedule = dict(spec.schedule)
+    digest = row_digest(row, steps, variables, schedule)
     row["metadata"][SEQCTL_KEY] = {"key": spec.key, "source": spec.source, "digest": digest}
     if variables:
         row["metadata"][SEQCTL_KEY]["variables"] = variables
+    if schedule:
+        row["metadata"][SEQCTL_KEY]["schedule"] = schedule
     locate: Callable[[int], Location] = lambda i: spec.location(f"$.steps[{i}]")  # noqa: E731
     if current is None:
         return TemplateChange(
@@ -291,6 +300,12 @@ def _template_change(
         )
     fields = _template_fields(current.row, row)
     fields.extend(_variable_fields(stored_variables(current.row.get("metadata")), variables))
+    fields.extend(
+        FieldChange(name, old, new)
+        for name, old, new in schedule_fields(
+            stored_schedule(current.row.get("metadata")), schedule
+        )
+    )
     stored = current.seqctl or {}
     # a source stored in an older form (see seqctl.sync.scope) is no change by itself
     if kind != "adopt" and stored_source(stored.get("source")) != spec.source:
@@ -360,7 +375,13 @@ def _orphan_change(template: ActualTemplate, key: str, prune: bool) -> TemplateC
     steps = [dict(s.row, step_order=s.step_order) for s in template.steps]
     row["metadata"] = dict(row["metadata"])
     row["metadata"][SEQCTL_KEY] = dict(
-        stored, digest=row_digest(row, steps, stored_variables(template.row.get("metadata")))
+        stored,
+        digest=row_digest(
+            row,
+            steps,
+            stored_variables(template.row.get("metadata")),
+            stored_schedule(template.row.get("metadata")),
+        ),
     )
     return TemplateChange(
         kind="deactivate", fields=(FieldChange("is_active", True, False),), row=row, **common
@@ -447,9 +468,13 @@ def _step_fields(
 ) -> list[FieldChange]:
     changes = []
     for name in STEP_FIELDS:
-        if name == "metadata":
-            if signature(old[name]) != signature(new[name]):
-                changes.append(FieldChange(name, old[name], new[name]))
+        if name == "metadata":  # a step's window (§10) is shown as its own field, hours
+            old_meta, old_hours = split_step_metadata(old[name])
+            new_meta, new_hours = split_step_metadata(new[name])
+            if old_hours != new_hours:
+                changes.append(FieldChange("hours", old_hours, new_hours))
+            if signature(old_meta) != signature(new_meta):
+                changes.append(FieldChange(name, old_meta, new_meta))
             continue
         if old[name] == new[name]:
             continue

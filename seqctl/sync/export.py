@@ -25,6 +25,7 @@ import yaml
 
 from .. import vocabulary
 from ..errors import InvalidInput, Refused
+from ..templates.schedule_format import split_step_metadata, stored_schedule
 from .actual import (
     ActualState,
     ActualTemplate,
@@ -132,6 +133,8 @@ def template_document(
         document["is_active"] = False
     if user_metadata(row.get("metadata")):
         document["metadata"] = user_metadata(row.get("metadata"))
+    if stored_schedule(row.get("metadata")):
+        document["schedule"] = stored_schedule(row.get("metadata"))
     steps = []
     for step in template.steps:
         values = step.row
@@ -151,8 +154,11 @@ def template_document(
             entry["custom_message"] = values["custom_message"]
         if values.get("subject_line") is not None:
             entry["subject_line"] = values["subject_line"]
-        if values.get("metadata"):
-            entry["metadata"] = dict(values["metadata"])
+        metadata, hours = split_step_metadata(values.get("metadata"))
+        if hours is not None:
+            entry["hours"] = hours
+        if metadata:
+            entry["metadata"] = metadata
         steps.append(entry)
     document["steps"] = steps
     return document

@@ -53,10 +53,13 @@ class StepSpec:
     custom_message: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     subject_line: str | None = None  # revision 005: the subject of an email step's task
+    hours: str | None = None  # §10: the step's own window, normalised
 
     def normalised(self) -> dict[str, Any]:
         # subject_line only when set: digests of steps without one stay as before 005
         subject = {} if self.subject_line is None else {"subject_line": self.subject_line}
+        if self.hours is not None:
+            subject["hours"] = self.hours
         return {
             "name": self.name,
             "type": self.type,
@@ -85,6 +88,8 @@ class TemplateSpec:
     locations: Mapping[str, Location] = field(default_factory=dict, compare=False)
     # the declared variables that apply to the file (seqctl.templates.declared): name -> declaration
     variables: Mapping[str, Any] = field(default_factory=dict)
+    # §10: the normalised schedule (seqctl.templates.schedule_format), {} without one
+    schedule: Mapping[str, Any] = field(default_factory=dict)
 
     def normalised(self) -> dict[str, Any]:
         """The content that defines the template, defaults applied, as plain JSON data."""
@@ -97,6 +102,7 @@ class TemplateSpec:
             "metadata": dict(self.metadata),
             "steps": [step.normalised() for step in self.steps],
             **({"variables": dict(self.variables)} if self.variables else {}),
+            **({"schedule": dict(self.schedule)} if self.schedule else {}),
         }
 
     @property

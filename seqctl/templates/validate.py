@@ -32,6 +32,7 @@ from .problems import (
     ValidationResult,
     member_path,
 )
+from .schedule_format import check_schedules, file_hours, file_schedule
 from .schema import schema_checker
 from .schema_check import SchemaError
 from .spec import Location, StepSpec, TemplateSpec
@@ -148,6 +149,9 @@ def check_loaded(loaded: LoadedFile, declared: Declared | None = None) -> FileRe
     checks = _Semantics(source, failed, result.problems, declared.names if declared else ())
     result.key, result.key_location = checks.key(data)
     checks.steps(data.get("steps"))
+    check_schedules(
+        data, failed, lambda path, message, hint: checks.add(ERROR, path, message, hint)
+    )
     if "metadata" in data:
         checks.storable(data["metadata"], "$.metadata")
     result.problems.sort(key=Problem.sort_key)
@@ -452,6 +456,7 @@ def _template(
             custom_message=step.get("custom_message"),
             metadata=step.get("metadata", {}),
             subject_line=step.get("subject_line"),
+            hours=file_hours(step),
         )
         for order, step in enumerate(data["steps"], start=1)
     )
@@ -466,4 +471,5 @@ def _template(
         source=file,
         locations=source,
         variables=variables or {},
+        schedule=file_schedule(data),
     )
