@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..inert import inert
-from ..runtime.apply import ApplyReport, InstancePreview
-from ..runtime.lifecycle import Transition
-from ..runtime.progression import AdvanceReport, Move, TaskOutcome
-from ..runtime.status import InstanceDetail, InstanceRow, StatusReport, StepLine
+
+if TYPE_CHECKING:  # the views only format results: loading them costs nothing
+    from ..runtime.apply import ApplyReport, InstancePreview
+    from ..runtime.lifecycle import Transition
+    from ..runtime.progression import AdvanceReport, Move, TaskOutcome
+    from ..runtime.status import InstanceDetail, InstanceRow, StatusReport, StepLine
 
 
 def when(moment: datetime | None, zone: ZoneInfo) -> str:

@@ -13,8 +13,6 @@ import typer
 from .. import config
 from ..errors import Refused, UsageError
 from ..inert import inert
-from ..sync.plan import Plan
-from ..templates.spec import TemplateSpec
 from .app import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -34,6 +32,8 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..runtime.lookup import Organisation
     from ..sync.apply_plan import Confirm
+    from ..sync.plan import Plan
+    from ..templates.spec import TemplateSpec
 
 DEFAULT_PATH = Path(config.DEFAULT_PATH)
 

@@ -461,7 +461,7 @@ def adopt_existing_tables(conn: Connection, target: str = "head") -> AdoptionRep
 
     from .migrate import ADOPTION_TABLE_QUALIFIED, alembic_config
 
-    command.stamp(alembic_config(conn), revision)  # type: ignore[arg-type]
+    command.stamp(alembic_config(conn), revision)
     conn.execute(
         text(
             f"CREATE TABLE {ADOPTION_TABLE_QUALIFIED} (revision text NOT NULL, "
@@ -514,5 +514,5 @@ def release(conn: Connection, adopted: Adoption) -> None:
                 "DROP FUNCTION IF EXISTS public.seqctl_tasks_clear_sequence_step_order()"
             )
         )
-    command.stamp(alembic_config(conn), "base")  # type: ignore[arg-type]
+    command.stamp(alembic_config(conn), "base")
     conn.execute(text(f"DROP TABLE {ADOPTION_TABLE_QUALIFIED}"))

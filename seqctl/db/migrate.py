@@ -26,6 +26,8 @@ from ..resources import migrations_dir
 from .connection import current_revision
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from .adopt import AdoptionReport
 
 VERSION_SCHEMA = "seqctl"
@@ -121,7 +123,7 @@ def _compile_verbatim(element: VerbatimSQL, compiler: SQLCompiler, **_kw: object
     return rendered
 
 
-def alembic_config(connection: Connection | None = None, output: TextIO | None = None) -> object:
+def alembic_config(connection: Connection | None = None, output: TextIO | None = None) -> Config:
     from alembic.config import Config
 
     config = Config(stdout=output or io.StringIO())
@@ -149,7 +151,7 @@ def upgrade(connection: Connection, revision: str = "head") -> AdoptionReport | 
     prepare_version_table(connection)
     report = adopt_existing_tables(connection, revision)
     with _alembic_errors(revision):
-        command.upgrade(alembic_config(connection), revision)  # type: ignore[arg-type]
+        command.upgrade(alembic_config(connection), revision)
     lock_down_version_table(connection)
     return report
 
@@ -170,7 +172,7 @@ def downgrade(connection: Connection, revision: str) -> None:
         target = _absolute(connection, revision)
         if target is None:
             if current(connection) != adopted.revision:
-                command.downgrade(alembic_config(connection), adopted.revision)  # type: ignore[arg-type]
+                command.downgrade(alembic_config(connection), adopted.revision)
             release(connection, adopted)
             return
         if target < adopted.revision:
@@ -181,7 +183,7 @@ def downgrade(connection: Connection, revision: str) -> None:
                 "only seqctl's own additions and bookkeeping)",
             )
     with _alembic_errors(revision):
-        command.downgrade(alembic_config(connection), revision)  # type: ignore[arg-type]
+        command.downgrade(alembic_config(connection), revision)
     lock_down_version_table(connection)
 
 
@@ -231,7 +233,7 @@ def revisions() -> list[tuple[str, str | None, str]]:
     """(revision, down_revision, message) from base to head."""
     from alembic.script import ScriptDirectory
 
-    script = ScriptDirectory.from_config(alembic_config())  # type: ignore[arg-type]
+    script = ScriptDirectory.from_config(alembic_config())
     found = [
         (
             rev.revision,
@@ -255,9 +257,9 @@ def offline_sql(revision_range: str, *, downgrade_sql: bool = False) -> str:
     output = io.StringIO()
     config = alembic_config(output=output)
     if downgrade_sql:
-        command.downgrade(config, revision_range, sql=True)  # type: ignore[arg-type]
+        command.downgrade(config, revision_range, sql=True)
     else:
-        command.upgrade(config, revision_range, sql=True)  # type: ignore[arg-type]
+        command.upgrade(config, revision_range, sql=True)
     return output.getvalue()
 
 

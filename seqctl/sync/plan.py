@@ -18,15 +18,7 @@ FORMAT_VERSION = "1"
 
 TemplateKind = Literal["create", "update", "reactivate", "adopt", "deactivate", "delete"]
 StepKind = Literal["create", "update", "move", "delete"]
-TEMPLATE_KINDS: tuple[TemplateKind, ...] = (
-    "create",
-    "update",
-    "reactivate",
-    "adopt",
-    "deactivate",
-    "delete",
-)
-STEP_KINDS: tuple[StepKind, ...] = ("create", "update", "move", "delete")
+# the same words as seqctl.vocabulary.TemplateAction / StepAction (a test keeps them equal)
 # the four numbers of the summary line; reactivations and adoptions are updates
 SUMMARY: dict[str, tuple[TemplateKind, ...]] = {
     "create": ("create",),
