@@ -197,9 +197,9 @@ def rendered_sql(message: str) -> str:
     }
     values.update(
         {
-            "first_name": "COALESCE(split_part(r.contact_name, ' ', 1), '')",
-            "organisation_name": "o.name",
-            "today": "to_char(now(), 'YYYY-MM-DD')",
+            "first_name": "COALESCE((regexp_split_to_array(btrim(r.contact_name), '\\s+'))[1], '')",
+            "organisation_name": "COALESCE(r.organisation_name, '')",  # the restaurant's company
+            "today": "to_char(now(), 'FMDD/MM/YYYY')",  # en-NZ, as the application writes it
             "current_year": "to_char(now(), 'YYYY')",
         }
     )
@@ -237,14 +237,17 @@ def baseline(conn: Connection, template_id: str) -> None:
             " jsonb_build_object('sequence', jsonb_build_object('template_id',"
             " si.sequence_template_id,"
             " 'step_id', s.id, 'step_order', s.step_order, 'delay_value', s.delay_value,"
-            " 'delay_unit', s.delay_unit)), si.id, s.step_order"
+            " 'delay_unit', s.delay_unit) || CASE WHEN s.step_order = 1 THEN"
+            " jsonb_build_object('activated_at', to_jsonb(now())) ELSE '{}' END), si.id,"
+            " s.step_order"
             " FROM sequence_instances si JOIN restaurants r ON r.id = si.restaurant_id"
             " JOIN organisations o ON o.id = si.organisation_id"
             " JOIN sequence_steps s ON s.sequence_template_id = si.sequence_template_id"
             " LEFT JOIN message_templates mt ON mt.id = s.message_template_id"
             " LEFT JOIN task_templates tt ON tt.id = s.task_template_id"
-            " CROSS JOIN LATERAL (SELECT COALESCE(mt.message_content, tt.default_message,"
-            " s.custom_message) AS msg) m WHERE si.sequence_template_id = :t"
+            " CROSS JOIN LATERAL (SELECT COALESCE(NULLIF(mt.message_content, ''),"
+            " NULLIF(s.custom_message, ''), tt.default_message) AS msg) m"
+            " WHERE si.sequence_template_id = :t"
         ),
         {"t": template_id},
     )
@@ -332,10 +335,11 @@ def run(args: argparse.Namespace, url: str) -> int:
                     " AND b.sequence_step_order = a.sequence_step_order"
                     " WHERE (a.name, a.description, a.type, a.status, a.priority, a.message,"
                     " a.message_rendered, a.due_date IS NULL, a.metadata #-"
-                    " '{sequence,template_id}'"
+                    " '{sequence,template_id}' #- '{sequence,activated_at}'"
                     " #- '{sequence,step_id}') IS DISTINCT FROM (b.name, b.description, b.type,"
                     " b.status, b.priority, b.message, b.message_rendered, b.due_date IS NULL,"
-                    " b.metadata #- '{sequence,template_id}' #- '{sequence,step_id}')"
+                    " b.metadata #- '{sequence,template_id}' #- '{sequence,activated_at}'"
+                    " #- '{sequence,step_id}')"
                 ),
                 {"base": templates[0], "lib": templates[1]},
             ).scalar_one()
