@@ -31,8 +31,7 @@ from .problems import (
     ValidationResult,
     member_path,
 )
-from .schema import schema_checker
-from .schema_check import SchemaError
+from .schema import SchemaError, schema_checker
 from .template_files import DECLARED_FILE, default_key, find_template_files
 from .variables import KNOWN_VARIABLES, is_known, spaced_tokens, suggest_variable, unknown_variables
 
@@ -170,7 +169,11 @@ def _schema_problem(error: SchemaError, source: SourceMap, loaded: LoadedFile) -
         if isinstance(value, str):
             hint = _enum_hint(value)
     elif error.keyword == "pattern" and error.path == "$.key":
-        hint = f"for example `key: {_slug(str(_value_at(loaded.data, '$.key')))}`"
+        key = str(_value_at(loaded.data, "$.key"))
+        if "\n" in key or "\r" in key:  # JSON Schema's `$` is the end of the text (ECMA-262)
+            message, hint = "a key cannot contain line breaks", "write the key on one line"
+        else:
+            hint = f"for example `key: {_slug(key)}`"
     elif error.keyword == "pattern":
         hint = "remove it (in double quotes it is written \\0, \\x00 or \\u0000)"
     elif error.keyword == "minItems" and error.path == "$.steps":
