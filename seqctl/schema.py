@@ -140,9 +140,13 @@ def _rs_failure(
 ) -> _Failure:
     # jsonschema_rs gives the keyword's location in the schema document, $refs resolved
     # (e.g. $defs/text/pattern): the object holding the keyword is the one above it
-    keyword = where[-1] if where and where[-1] == kind else kind
-    holder = where[:-1] if where and where[-1] == kind else where
-    return tuple(instance), str(keyword), _node_at(schema, holder)
+    # (`additionalProperties: false` beside no `properties` comes as a false schema)
+    if where and (where[-1] == kind or (kind == "falseSchema" and where[-1] in _KEYWORDS)):
+        return tuple(instance), str(where[-1]), _node_at(schema, where[:-1])
+    return tuple(instance), kind, _node_at(schema, where)
+
+
+_KEYWORDS = frozenset({"additionalProperties", "items", "not"})
 
 
 def _jsonschema_failures(validator: Any, data: Any) -> list[_Failure]:

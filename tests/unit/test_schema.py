@@ -21,6 +21,8 @@ from seqctl.schema import (
     schema_validator,
 )
 
+from .test_schema_rs import oracle
+
 BASE: dict[str, Any] = {"name": "Abc", "steps": [{"name": "Abc", "type": "call"}]}
 INT_MAX = 2**31 - 1
 
@@ -248,4 +250,16 @@ def documents(draw: st.DrawFn) -> Any:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents())
 def test_compiled_checker_agrees_with_jsonschema(document: Any) -> None:
-    assert (schema_checker()(document) == []) == schema_validator().is_valid(document)
+    # the oracle's `$` ends the text, as in ECMA-262 (see test_schema_rs); plain jsonschema
+    # accepts the key "x\n" (Python's `$` matches before a final line break)
+    assert (schema_checker()(document) == []) == ECMA_ORACLE.is_valid(document)
+
+
+ECMA_ORACLE = oracle(load_schema())
+
+
+def test_a_pattern_dollar_is_the_end_of_the_text() -> None:
+    document = patched(("key",), "x\n")
+    assert schema_validator().is_valid(document), "python-jsonschema: re's `$`"
+    assert not ECMA_ORACLE.is_valid(document)
+    assert [(e.path, e.keyword) for e in schema_checker()(document)] == [("$.key", "pattern")]
