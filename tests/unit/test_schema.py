@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seqctl.schema import (
+from seqctl.templates.schema import (
     _jsonschema_checker,
     checker_for,
     did_you_mean,

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seqctl.schema import checker_for, load_schema, schema_checker
-from seqctl.validate import validate_bytes
+from seqctl.templates.schema import checker_for, load_schema, schema_checker
+from seqctl.templates.validate import validate_bytes
 
 PATTERNS = ["^a", "b$", "^[a-z]+$", "^[^\\u0000]*$", "^[a-z0-9][a-z0-9_-]{0,3}$", "x"]
 NAMES = ["a", "b", "c", "odd key"]
