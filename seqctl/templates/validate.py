@@ -98,8 +98,12 @@ def _declared_variables(
         if os.path.basename(os.fspath(path)) == DECLARED_FILE and os.path.isfile(path):
             load(os.fspath(path))
     result: dict[str, Declared] = {}
+    by_directory: dict[str, str | None] = {}  # the answer depends on the directory only
     for file in files:
-        variables_file = declared_file_for(file)
+        directory = os.path.dirname(os.path.abspath(file))
+        if directory not in by_directory:
+            by_directory[directory] = declared_file_for(file)
+        variables_file = by_directory[directory]
         result[file] = Declared() if variables_file is None else load(variables_file)
     return result
 
