@@ -141,19 +141,21 @@ def _rs_failure(
     # jsonschema_rs gives the keyword's location in the schema document, $refs resolved
     # (e.g. $defs/text/pattern): the object holding the keyword is the one above it
     # (`additionalProperties: false` beside no `properties` comes as a false schema)
-    if where and (where[-1] == kind or (kind == "falseSchema" and where[-1] in _KEYWORDS)):
+    if where and (
+        where[-1] == kind or (kind == "falseSchema" and where[-1] in _FALSE_SCHEMA_KEYWORDS)
+    ):
         return tuple(instance), str(where[-1]), _node_at(schema, where[:-1])
     return tuple(instance), kind, _node_at(schema, where)
 
 
-_KEYWORDS = frozenset({"additionalProperties", "items", "not"})
+_FALSE_SCHEMA_KEYWORDS = frozenset({"additionalProperties", "items"})
 
 
 def _jsonschema_failures(validator: Any, data: Any) -> list[_Failure]:
     return [
         (
             tuple(error.absolute_path),
-            str(error.validator),
+            "falseSchema" if error.validator is None else str(error.validator),
             error.schema if isinstance(error.schema, dict) else {},
         )
         for error in validator.iter_errors(data)
@@ -281,6 +283,8 @@ def _explain(
         return [SchemaError(path, "anyOf", "matches none of the allowed forms (anyOf)")]
     if keyword == "oneOf":
         return [SchemaError(path, "oneOf", "must match exactly one of the allowed forms (oneOf)")]
+    if keyword == "falseSchema":  # e.g. `properties: {x: false}`
+        return [SchemaError(path, keyword, "not allowed here", "remove it")]
     return [SchemaError(path, keyword, f"not allowed here ({keyword})")]
 
 
