@@ -33,8 +33,7 @@ from .problems import (
     member_path,
 )
 from .schedule_format import check_schedules, file_hours, file_schedule
-from .schema import schema_checker
-from .schema_check import SchemaError
+from .schema import SchemaError, schema_checker
 from .spec import Location, StepSpec, TemplateSpec
 from .variables import KNOWN_VARIABLES, is_known, spaced_tokens, suggest_variable, unknown_variables
 
@@ -101,8 +100,12 @@ def _declared_variables(
         if os.path.basename(os.fspath(path)) == DECLARED_FILE and os.path.isfile(path):
             load(os.fspath(path))
     result: dict[str, Declared] = {}
+    by_directory: dict[str, str | None] = {}  # the answer depends on the directory only
     for file in files:
-        variables_file = declared_file_for(file)
+        directory = os.path.dirname(os.path.abspath(file))
+        if directory not in by_directory:
+            by_directory[directory] = declared_file_for(file)
+        variables_file = by_directory[directory]
         result[file] = Declared() if variables_file is None else load(variables_file)
     return result
 
@@ -175,7 +178,11 @@ def _schema_problem(error: SchemaError, source: SourceMap, loaded: LoadedFile) -
         if isinstance(value, str):
             hint = _enum_hint(value)
     elif error.keyword == "pattern" and error.path == "$.key":
-        hint = f"for example `key: {_slug(str(_value_at(loaded.data, '$.key')))}`"
+        key = str(_value_at(loaded.data, "$.key"))
+        if "\n" in key or "\r" in key:  # JSON Schema's `$` is the end of the text (ECMA-262)
+            message, hint = "a key cannot contain line breaks", "write the key on one line"
+        else:
+            hint = f"for example `key: {_slug(key)}`"
     elif error.keyword == "pattern":
         hint = "remove it (in double quotes it is written \\0, \\x00 or \\u0000)"
     elif error.keyword == "minItems" and error.path == "$.steps":
