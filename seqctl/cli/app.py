@@ -198,11 +198,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from typer.main import get_command
 
     from . import commands  # noqa: F401  (registers the commands)
+    from .argv import hoist_global_options, nearest_option
 
     command = get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         _check_arguments(args)
+        args = hoist_global_options(command, args)
         result = command.main(args=args, prog_name="seqctl", standalone_mode=False)
     except SeqctlError as error:
         report_error(error)
@@ -214,6 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         err("interrupted")
         return 130
     except typer.TyperException as error:  # click's usage errors, vendored by Typer
+        given = getattr(error, "option_name", None)
+        if isinstance(given, str) and hasattr(error, "possibilities"):  # a mistyped option
+            error.possibilities = nearest_option(command, getattr(error, "ctx", None), given)
         _show_usage_error(error)
         code = getattr(error, "exit_code", EXIT_USAGE)
         return EXIT_USAGE if code == 2 else int(code)
