@@ -8,6 +8,7 @@ from . import tables
 from .errors import InvalidInput, NotFound, Refused, UsageError
 from .ids import is_uuid, parse_uuid
 from .model import Organisation
+from .short_ids import expand_ids, parse_prefix
 from .suggest import did_you_mean
 
 __all__ = [
@@ -63,14 +64,21 @@ def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
     )
 
 
-def resolve_user(conn: Connection, ref: str) -> str:
+def resolve_user(conn: Connection, ref: str, *, org_id: str | None = None) -> str:
     """The id of the one user with this UUID or email (case-insensitive).
+
+    With ``org_id``, a short id (a unique prefix of at least 6 hex digits) of one of the
+    organisation's users is accepted too.
 
     Profiles and ``auth.users`` are both searched: under row level security (``--as-user``)
     only profiles may be readable, as on Supabase. An email that matches several users
     (``sam@…`` and ``Sam@…``) is refused, listing them: seqctl never picks one at random.
     """
     profiles, users = tables.profiles, tables.users
+    if org_id is not None and not is_uuid(ref) and parse_prefix(ref) is not None:
+        expanded = expand_ids(conn, "user", org_id, [ref], missing_ok=True)
+        if ref in expanded:
+            return expanded[ref]
     found: dict[str, str | None] = {}  # user id -> email
     for table in (profiles, users):
         if (

@@ -261,6 +261,17 @@ def status(
             "--limit", min=0, max=MAX_LIMIT, help="Show at most this many instances (0: all)."
         ),
     ] = 100,
+    overdue_after: Annotated[
+        str | None,
+        typer.Option(
+            "--overdue-after",
+            metavar="DURATION",
+            help="A due task is overdue after this grace period (e.g. 30m, 1h, 2d; default "
+            "1h). Env: SEQCTL_OVERDUE_AFTER; or overdue_after in seqctl.toml.",
+            show_default=False,
+            callback=not_empty,
+        ),
+    ] = None,
     format: FormatOption = OutputFormat.text,
 ) -> int:
     """Instances of the organisation and their progress, soonest due first.
@@ -274,15 +285,20 @@ def status(
     from ..status import instance_detail, list_instances
     from . import instance_views as views
 
+    if overdue_after is not None:
+        state(ctx).flags["overdue_after"] = overdue_after
     settings = state(ctx).settings
     zone = settings.zone
+    grace = settings.overdue_grace
     if instance is not None:
         if any(v is not None for v in (restaurant, template, status, assigned_to)):
             raise UsageError(
                 "filters do not apply to a single instance", hint="give either INSTANCE or filters"
             )
         with _transaction(ctx) as (conn, org):
-            detail = instance_detail(conn, org.id, instance, timezone=settings.timezone)
+            detail = instance_detail(
+                conn, org.id, instance, timezone=settings.timezone, overdue_after=grace
+            )
         _emit(format, views.detail_lines(detail, zone), views.detail_json(detail, zone))
         return 0
     with _transaction(ctx) as (conn, org):
@@ -295,6 +311,7 @@ def status(
             assigned_to=assigned_to,
             limit=limit or None,
             timezone=settings.timezone,
+            overdue_after=grace,
         )
     _emit(format, views.status_lines(report, zone), views.status_json(report, zone))
     if format is OutputFormat.text and len(report.rows) < report.total:
