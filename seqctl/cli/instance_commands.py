@@ -41,7 +41,46 @@ InstancesArg = Annotated[
     list[str], typer.Argument(help="Instance UUIDs.", show_default=False, callback=not_empty)
 ]
 TasksArg = Annotated[
-    list[str], typer.Argument(help="Task UUIDs.", show_default=False, callback=not_empty)
+    list[str] | None,
+    typer.Argument(
+        help="Task ids (UUIDs or short ids); or use --instance / --restaurant.",
+        show_default=False,
+        callback=not_empty,
+        metavar="[TASK]...",
+    ),
+]
+InstanceOfTask = Annotated[
+    str | None,
+    typer.Option(
+        "--instance",
+        "-i",
+        metavar="INSTANCE",
+        help="The active task of this instance (UUID or short id).",
+        show_default=False,
+        callback=not_empty,
+    ),
+]
+RestaurantOfTask = Annotated[
+    str | None,
+    typer.Option(
+        "--restaurant",
+        "-r",
+        metavar="RESTAURANT",
+        help="The active task of this restaurant's running sequence (name or id).",
+        show_default=False,
+        callback=not_empty,
+    ),
+]
+TemplateOfTask = Annotated[
+    str | None,
+    typer.Option(
+        "--template",
+        "-t",
+        metavar="TEMPLATE",
+        help="With --restaurant: the sequence of this template (key, name or id).",
+        show_default=False,
+        callback=not_empty,
+    ),
 ]
 
 
@@ -370,18 +409,43 @@ def finish(
 
 task_app = typer.Typer(
     help="Complete or skip sequence tasks; their sequences move on.\n\n"
-    "Examples:\n\n  seqctl task complete 5d2c…\n\n  seqctl task skip 5d2c… 77aa…",
+    'Examples:\n\n  seqctl task complete --restaurant "Luigi\'s Trattoria"\n\n'
+    "  seqctl task skip --instance 6cd7c592",
     no_args_is_help=True,
 )
 app.add_typer(task_app, name="task")
 
 
-def _tasks(ctx: typer.Context, ids: list[str], skip: bool, format: OutputFormat) -> int:
+def _tasks(
+    ctx: typer.Context,
+    ids: list[str] | None,
+    skip: bool,
+    format: OutputFormat,
+    current: tuple[str | None, str | None, str | None] = (None, None, None),
+) -> int:
+    from ..current_task import active_task
     from ..progression import complete_tasks, skip_tasks
     from . import instance_views as views
 
+    instance, restaurant, template = current
+    if ids and (instance or restaurant or template):
+        raise UsageError(
+            "give task ids or --instance/--restaurant, not both",
+            hint="--instance and --restaurant mean the active task of that sequence",
+        )
+    if not ids and not (instance or restaurant or template):
+        raise UsageError(
+            "no task given",
+            hint="give task ids, or --instance ID, or --restaurant NAME [--template T]",
+        )
     settings = state(ctx).settings
     with _transaction(ctx) as (conn, org):
+        if not ids:
+            ids = [
+                active_task(
+                    conn, org.id, instance=instance, restaurant=restaurant, template=template
+                )
+            ]
         outcomes = (skip_tasks if skip else complete_tasks)(
             conn, org.id, ids, timezone=settings.timezone
         )
@@ -393,16 +457,44 @@ def _tasks(ctx: typer.Context, ids: list[str], skip: bool, format: OutputFormat)
 
 @task_app.command("complete")
 def task_complete(
-    ctx: typer.Context, tasks: TasksArg, format: FormatOption = OutputFormat.text
+    ctx: typer.Context,
+    tasks: TasksArg = None,
+    instance: InstanceOfTask = None,
+    restaurant: RestaurantOfTask = None,
+    template: TemplateOfTask = None,
+    format: FormatOption = OutputFormat.text,
 ) -> int:
-    """Complete tasks; the next step of each sequence becomes active (after its delay)."""
-    return _tasks(ctx, tasks, False, format)
+    """Complete tasks; the next step of each sequence becomes active (after its delay).
+
+    Examples:
+
+      seqctl task complete --restaurant "Luigi's Trattoria"
+
+      seqctl task complete --instance 6cd7c592
+
+      seqctl task complete 5d2c81aa 77aa0f3e
+    """
+    return _tasks(ctx, tasks, False, format, (instance, restaurant, template))
 
 
 @task_app.command("skip")
-def task_skip(ctx: typer.Context, tasks: TasksArg, format: FormatOption = OutputFormat.text) -> int:
-    """Skip (cancel) tasks; the sequence moves on as if they were done."""
-    return _tasks(ctx, tasks, True, format)
+def task_skip(
+    ctx: typer.Context,
+    tasks: TasksArg = None,
+    instance: InstanceOfTask = None,
+    restaurant: RestaurantOfTask = None,
+    template: TemplateOfTask = None,
+    format: FormatOption = OutputFormat.text,
+) -> int:
+    """Skip (cancel) tasks; the sequence moves on as if they were done.
+
+    Examples:
+
+      seqctl task skip --restaurant "Luigi's Trattoria" --template restaurant-onboarding
+
+      seqctl task skip 5d2c81aa
+    """
+    return _tasks(ctx, tasks, True, format, (instance, restaurant, template))
 
 
 @app.command("advance")
