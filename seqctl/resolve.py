@@ -144,6 +144,7 @@ def resolve_restaurants(
     matches = _by_short_id(conn, org_id, matches, columns)
     missing = [m.ref for m in matches if m.row is None and m.error is None]
     elsewhere = _in_other_organisations(conn, org_id, missing) if missing else set()
+    hints = _restaurant_hints(conn, org_id, [m for m in missing if m not in elsewhere])
     return [
         m
         if m.row is not None or m.error is not None
@@ -154,10 +155,28 @@ def resolve_restaurants(
         )
         if m.ref in elsewhere
         else RestaurantMatch(
-            m.ref, error="restaurant_not_found", message=f"no restaurant {m.ref!r}"
+            m.ref,
+            error="restaurant_not_found",
+            message=f"no restaurant {m.ref!r}" + (f" ({hints[m.ref]})" if m.ref in hints else ""),
         )
         for m in matches
     ]
+
+
+def _restaurant_hints(conn: Connection, org_id: str, refs: list[str]) -> dict[str, str]:
+    """ "did you mean …?" for restaurant names not found (case, accents, apostrophes ignored)."""
+    names = [r for r in refs if not is_id_like(r)]
+    if not names:
+        return {}
+    known = list(
+        conn.execute(
+            select(tables.restaurants.c.name)
+            .where(tables.restaurants.c.organisation_id == org_id)
+            .limit(20000)
+        ).scalars()
+    )
+    hints = {ref: did_you_mean(ref, known, "") for ref in names}
+    return {ref: hint for ref, hint in hints.items() if hint}
 
 
 def _by_short_id(
@@ -240,4 +259,8 @@ def restaurant_ids(conn: Connection, org_id: str, ref: str) -> list[str]:
             )
         ).scalars()
         return [str(r) for r in rows]
-    raise NotFound(match.message or f"no restaurant {ref!r}", hint="give a name or UUID")
+    raise NotFound(
+        match.message or f"no restaurant {ref!r}",
+        hint="give the restaurant's exact name, UUID or short id "
+        "(`seqctl restaurants SEARCH` finds it)",
+    )
