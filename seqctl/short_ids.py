@@ -14,11 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sqlalchemy import Connection, text
+from typing import TYPE_CHECKING
 
 from .errors import NotFound, UsageError
 from .ids import parse_uuid
+
+if TYPE_CHECKING:  # no SQLAlchemy at import: offline commands start fast
+    from sqlalchemy import Connection
 
 MIN_PREFIX = 6
 SHORT = 8  # digits shown in text output
@@ -75,6 +77,8 @@ def expand_ids(
     question). Prefixes matching several rows raise a usage error listing them; prefixes
     matching none raise "not found" unless ``missing_ok`` (they are then left out).
     """
+    from sqlalchemy import text
+
     spec = KINDS[kind]
     found: dict[str, str] = {}
     prefixes: dict[str, tuple[str, str]] = {}

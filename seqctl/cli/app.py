@@ -51,7 +51,7 @@ app = typer.Typer(
     name="seqctl",
     help=HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -198,9 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from typer.main import get_command
 
     from . import commands  # noqa: F401  (registers the commands)
-    from .argv import hoist_global_options, nearest_option
+    from .argv import hoist_global_options, nearest_option, tidy_metavars
 
     command = get_command(app)
+    tidy_metavars(command)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         _check_arguments(args)
@@ -212,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except typer.Abort:
         err("aborted")
         return 130
+    except SystemExit as done:  # --show-completion / --install-completion exit when done
+        return done.code if isinstance(done.code, int) else EXIT_OK if done.code is None else 1
     except KeyboardInterrupt:
         err("interrupted")
         return 130

@@ -145,3 +145,48 @@ def all_option_names(root: click.Command, ctx: click.Context | None) -> list[str
 def nearest_option(root: click.Command, ctx: click.Context | None, given: str) -> list[str]:
     """The real options nearest to a mistyped one (at most three, best first)."""
     return difflib.get_close_matches(given, all_option_names(root, ctx), n=3, cutoff=0.6)
+
+
+def tidy_metavars(command: click.Command) -> None:
+    """Readable placeholders in every command's help (``INSTANCE...``, ``[text|json]``,
+    ``RESTAURANT``), where a command did not set its own; never ``<list[str]>``,
+    ``{instances}...`` or ``<int range>``."""
+    import enum
+    import pathlib
+    import typing
+
+    for param in command.params:
+        given = getattr(param, "metavar", None)
+        argument = getattr(param, "param_type_name", "") == "argument"
+        if (given is not None and not argument) or getattr(param, "is_flag", False):
+            continue
+        descriptor = getattr(param, "type_descriptor", None)
+        annotation = getattr(descriptor, "annotation", None)
+        many = typing.get_origin(annotation) is list
+        inner = typing.get_args(annotation)[0] if many else annotation
+        name = (param.name or "value").upper()
+        if isinstance(inner, type) and issubclass(inner, enum.Enum):
+            metavar = "[" + "|".join(str(m.value) for m in inner) + "]"
+        elif inner is int:
+            metavar = "N"
+        elif inner is float:
+            metavar = "SECONDS" if "TIMEOUT" in name else "NUMBER"
+        elif isinstance(inner, type) and issubclass(inner, pathlib.PurePath):
+            metavar = "PATH" if name != "OUT" else "DIR"
+        else:
+            metavar = name
+        if given is not None:
+            metavar = given.strip("[].")
+        elif argument and many:
+            singular = metavar.removesuffix("IES") + "Y" if metavar.endswith("IES") else metavar
+            metavar = singular.removesuffix("S")
+        if argument:
+            usage = metavar if getattr(param, "required", False) else f"[{metavar}]"
+            usage += "..." if many else ""
+            # Typer would show "{INSTANCE}..." and the type ("<list[str]>"): the name says it
+            vars(param)["_usage_display_name"] = lambda usage=usage: usage
+            vars(param)["_rich_display_name"] = lambda name=metavar + ("..." if many else ""): name
+            vars(param)["display_type_rich"] = lambda ctx=None: ""
+        param.metavar = metavar
+    for sub in (_subcommands(command) or {}).values():
+        tidy_metavars(sub)

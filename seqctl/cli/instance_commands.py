@@ -46,7 +46,7 @@ TasksArg = Annotated[
         help="Task ids (UUIDs or short ids); or use --instance / --restaurant.",
         show_default=False,
         callback=not_empty,
-        metavar="[TASK]...",
+        metavar="TASK",
     ),
 ]
 InstanceOfTask = Annotated[

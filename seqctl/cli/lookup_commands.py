@@ -13,7 +13,6 @@ from ..short_ids import short
 from ..suggest import did_you_mean
 from .app import OutputFormat, app, emit_json, out
 from .instance_commands import _transaction
-from .instance_views import table
 
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
@@ -24,7 +23,7 @@ def restaurants(
     search: Annotated[
         str | None,
         typer.Argument(
-            metavar="[SEARCH]",
+            metavar="SEARCH",
             help="Part of the name or city (case, accents and apostrophes ignored), or the "
             "start of the id.",
             show_default=False,
@@ -41,6 +40,7 @@ def restaurants(
       seqctl restaurants luigi
     """
     from ..listings import list_restaurants
+    from .instance_views import table
 
     with _transaction(ctx) as (conn, org):
         rows = list_restaurants(conn, org.id, search)
@@ -77,6 +77,7 @@ def templates(ctx: typer.Context, format: FormatOption = OutputFormat.text) -> i
       seqctl templates --format json
     """
     from ..listings import list_templates
+    from .instance_views import table
 
     with _transaction(ctx) as (conn, org):
         rows = list_templates(conn, org.id)
@@ -117,6 +118,7 @@ def users(ctx: typer.Context, format: FormatOption = OutputFormat.text) -> int:
       seqctl users
     """
     from ..listings import list_users
+    from .instance_views import table
 
     with _transaction(ctx) as (conn, org):
         rows = list_users(conn, org.id)
