@@ -39,7 +39,7 @@ def restaurants(
 
       seqctl restaurants luigi
     """
-    from ..listings import list_restaurants
+    from ..runtime.listings import list_restaurants
     from .instance_views import table
 
     with _transaction(ctx) as (conn, org):
@@ -76,7 +76,7 @@ def templates(ctx: typer.Context, format: FormatOption = OutputFormat.text) -> i
 
       seqctl templates --format json
     """
-    from ..listings import list_templates
+    from ..runtime.listings import list_templates
     from .instance_views import table
 
     with _transaction(ctx) as (conn, org):
@@ -117,7 +117,7 @@ def users(ctx: typer.Context, format: FormatOption = OutputFormat.text) -> int:
 
       seqctl users
     """
-    from ..listings import list_users
+    from ..runtime.listings import list_users
     from .instance_views import table
 
     with _transaction(ctx) as (conn, org):

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from seqctl import lifecycle
-from seqctl.instances import apply_template
-from seqctl.status import list_instances
+from seqctl.runtime import lifecycle
+from seqctl.runtime.apply import apply_template
+from seqctl.runtime.status import list_instances
 
 from ..conftest import Result
 from ..db.sequences_helpers import LUIGI, SAKURA, T0, S, demo_organisation, make_template

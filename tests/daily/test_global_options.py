@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from seqctl.demo import ORGANISATION
+from seqctl.db.demo import ORGANISATION
 
 from ..conftest import Result
 
