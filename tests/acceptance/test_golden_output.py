@@ -34,6 +34,7 @@ def copy_shipped(target: Path) -> None:
     for name in SHIPPED:
         shutil.copy(REPO / "sequences" / name, target / name)
 
+
 Cli = Callable[..., Result]
 
 
