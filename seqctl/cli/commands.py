@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     db_commands,
     instance_commands,
     lookup_commands,
+    server_commands,
     sync_commands,
     template_commands,
 )
