@@ -14,13 +14,14 @@ import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from .. import __version__
-from ..config import Settings, load_settings, redact
-from ..errors import SeqctlError, UsageError
+from ..config import Settings, load_settings, mask_url, redact
+from ..errors import DatabaseUnavailable, SeqctlError, UsageError
 from ..inert import inert, inert_text
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ Examples:
 
   seqctl validate sequences/
 
-  seqctl plan --org "Acme Foods" --format markdown
+  seqctl plan --org "Demo Restaurant Group" --format markdown
 
   seqctl sync sequences/
 
@@ -298,8 +299,33 @@ def open_db(
             hint="leave out --as-user for this command (and unset SEQCTL_USER, or remove "
             "user from seqctl.toml)",
         )
-    with open_database(settings, notice=err, migrate_embedded=migrate_embedded) as db:
-        if require_schema:
-            with db.connect() as conn:
-                require_migrated(conn, db.url)
-        yield db
+    source = database_url_source(state(ctx).flags)
+    if source == "DATABASE_URL":  # an application's variable: say which database this is
+        err(f"seqctl: using the database of DATABASE_URL ({mask_url(settings.database_url or '')})")
+    try:
+        with open_database(settings, notice=err, migrate_embedded=migrate_embedded) as db:
+            if require_schema:
+                with db.connect() as conn:
+                    require_migrated(conn, db.url)
+            yield db
+    except DatabaseUnavailable as error:
+        if source and error.hint and error.hint.startswith("check that the server is running"):
+            error.hint = (
+                "check that the server is running and that the host, port, user, password "
+                f"and database name of {source} are right"
+            )
+        raise
+
+
+def database_url_source(flags: dict[str, Any]) -> str | None:
+    """Where the database URL comes from, named for messages (spec §8), or None (embedded)."""
+    from ..config import CONFIG_FILE, read_config_file
+
+    if flags.get("database_url") is not None:
+        return "--database-url"
+    for variable in ("SEQCTL_DATABASE_URL", "DATABASE_URL"):
+        if variable in os.environ:
+            return variable
+    if "database_url" in read_config_file(Path.cwd() / CONFIG_FILE):
+        return "database_url in seqctl.toml"
+    return None
