@@ -201,6 +201,8 @@ class EmbeddedServer:
     def _run(
         self, program: str, *args: str, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
+        if self.user:  # another process (e.g. pytest's 0700 tmp) may have closed a parent
+            _make_parents_traversable(self.home)
         try:
             result = subprocess.run(
                 [str(self.bin / program), *args],
@@ -265,6 +267,15 @@ def _ensure_system_user(name: str) -> None:
             hint=f"create it (useradd --system {name}), run seqctl as another user, "
             "or pass --database-url",
         ) from None
+
+
+def _make_parents_traversable(path: Path) -> None:
+    """o+x on ``path`` and every folder above it (cheap: a few stat calls)."""
+    for folder in [path, *path.parents]:
+        with contextlib.suppress(OSError):
+            mode = folder.stat().st_mode
+            if not mode & 0o001:
+                folder.chmod(mode | 0o001)
 
 
 def _make_traversable(path: Path) -> None:
