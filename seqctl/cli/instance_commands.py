@@ -319,7 +319,7 @@ def status(
 
       seqctl status --status active --assigned-to sam@demo.example
 
-      seqctl status 0b9c6a4e-…   (one instance: its steps and the active task's message)
+      seqctl status 6cd7c592   (one instance, by short id: its steps and active message)
     """
     from ..runtime.status import instance_detail, list_instances
     from . import instance_views as views
@@ -379,7 +379,12 @@ def _lifecycle(ctx: typer.Context, action: str, ids: list[str], format: OutputFo
 def pause(
     ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
 ) -> int:
-    """Pause active instances: nothing moves on until they are resumed."""
+    """Pause active instances: nothing moves on until they are resumed.
+
+    Example (an instance's short id, as `seqctl status` shows it):
+
+      seqctl pause 6cd7c592
+    """
     return _lifecycle(ctx, "pause", instances, format)
 
 
@@ -387,7 +392,12 @@ def pause(
 def resume(
     ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
 ) -> int:
-    """Resume paused instances; the active task's due date moves by the time spent paused."""
+    """Resume paused instances; the active task's due date moves by the time spent paused.
+
+    Example:
+
+      seqctl resume 6cd7c592
+    """
     return _lifecycle(ctx, "resume", instances, format)
 
 
@@ -395,7 +405,12 @@ def resume(
 def cancel(
     ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
 ) -> int:
-    """Cancel active or paused instances; their open tasks are cancelled (kept as history)."""
+    """Cancel active or paused instances; their open tasks are cancelled (kept as history).
+
+    Example:
+
+      seqctl cancel 6cd7c592
+    """
     return _lifecycle(ctx, "cancel", instances, format)
 
 
@@ -403,7 +418,12 @@ def cancel(
 def finish(
     ctx: typer.Context, instances: InstancesArg, format: FormatOption = OutputFormat.text
 ) -> int:
-    """Finish active or paused instances: the active task completed, pending ones cancelled."""
+    """Finish active or paused instances: the active task completed, pending ones cancelled.
+
+    Example:
+
+      seqctl finish 6cd7c592
+    """
     return _lifecycle(ctx, "finish", instances, format)
 
 
