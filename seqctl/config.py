@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
@@ -30,8 +31,10 @@ ENVIRONMENT: dict[str, tuple[str, ...]] = {
     "org": ("SEQCTL_ORG",),
     "timezone": ("SEQCTL_TIMEZONE",),
     "user": ("SEQCTL_USER",),
+    "overdue_after": ("SEQCTL_OVERDUE_AFTER",),
 }
-FILE_KEYS = {"database_url", "org", "timezone", "user", "lock_timeout"}
+FILE_KEYS = {"database_url", "org", "timezone", "user", "lock_timeout", "overdue_after"}
+DEFAULT_OVERDUE_AFTER = "1h"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,13 @@ class Settings:
     user: str | None = None
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     debug: bool = False
+    overdue_after: str = DEFAULT_OVERDUE_AFTER  # grace after a task's due date (spec §8)
+
+    @property
+    def overdue_grace(self) -> timedelta:
+        from .durations import parse_duration
+
+        return parse_duration(self.overdue_after, "overdue_after")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -55,6 +65,7 @@ FLAGS = {
     "timezone": "--timezone",
     "user": "--as-user",
     "lock_timeout": "--lock-timeout",
+    "overdue_after": "--overdue-after",
 }
 MAX_LOCK_TIMEOUT = 86400.0  # seconds: one day
 
@@ -75,7 +86,7 @@ def load_settings(
     path = (cwd or Path.cwd()) / CONFIG_FILE
     from_file = read_config_file(path)
     values: dict[str, Any] = {}
-    for name in ("database_url", "org", "timezone", "user", "lock_timeout"):
+    for name in ("database_url", "org", "timezone", "user", "lock_timeout", "overdue_after"):
         if flags.get(name) is not None:
             values[name] = _text(flags[name], f"{FLAGS[name]}", name)
             continue
@@ -88,6 +99,10 @@ def load_settings(
         _check_timezone(str(values["timezone"]))
     if "lock_timeout" in values:
         values["lock_timeout"] = check_lock_timeout(values["lock_timeout"], "lock_timeout")
+    if "overdue_after" in values:
+        from .durations import parse_duration
+
+        parse_duration(str(values["overdue_after"]), "overdue_after")
     if values.get("database_url"):
         check_url(str(values["database_url"]))
     return Settings(debug=bool(flags.get("debug")), **values)
@@ -121,6 +136,7 @@ _EMPTY_HINTS = {
     "timezone": "the default is UTC",
     "user": "without --as-user seqctl does not use row level security",
     "lock_timeout": "the default is 60 seconds",
+    "overdue_after": "the default is 1h",
 }
 
 

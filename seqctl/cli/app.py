@@ -14,13 +14,14 @@ import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
 from .. import __version__
-from ..config import Settings, load_settings, redact
-from ..errors import SeqctlError, UsageError
+from ..config import Settings, load_settings, mask_url, redact
+from ..errors import DatabaseUnavailable, SeqctlError, UsageError
 from ..inert import inert, inert_text
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ Examples:
 
   seqctl validate sequences/
 
-  seqctl plan --org "Acme Foods" --format markdown
+  seqctl plan --org "Demo Restaurant Group" --format markdown
 
   seqctl sync sequences/
 
@@ -50,7 +51,7 @@ app = typer.Typer(
     name="seqctl",
     help=HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -204,11 +205,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from typer.main import get_command
 
     from . import commands  # noqa: F401  (registers the commands)
+    from .argv import hoist_global_options, nearest_option, tidy_metavars
 
     command = get_command(app)
+    tidy_metavars(command)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         _check_arguments(args)
+        args = hoist_global_options(command, args)
         result = command.main(args=args, prog_name="seqctl", standalone_mode=False)
     except SeqctlError as error:
         report_error(error)
@@ -216,10 +220,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except typer.Abort:
         err("aborted")
         return 130
+    except SystemExit as done:  # --show-completion / --install-completion exit when done
+        return done.code if isinstance(done.code, int) else EXIT_OK if done.code is None else 1
     except KeyboardInterrupt:
         err("interrupted")
         return 130
     except typer.TyperException as error:  # click's usage errors, vendored by Typer
+        given = getattr(error, "option_name", None)
+        if isinstance(given, str) and hasattr(error, "possibilities"):  # a mistyped option
+            error.possibilities = nearest_option(command, getattr(error, "ctx", None), given)
         _show_usage_error(error)
         code = getattr(error, "exit_code", EXIT_USAGE)
         return EXIT_USAGE if code == 2 else int(code)
@@ -296,8 +305,33 @@ def open_db(
             hint="leave out --as-user for this command (and unset SEQCTL_USER, or remove "
             "user from seqctl.toml)",
         )
-    with open_database(settings, notice=err, migrate_embedded=migrate_embedded) as db:
-        if require_schema:
-            with db.connect() as conn:
-                require_migrated(conn, db.url)
-        yield db
+    source = database_url_source(state(ctx).flags)
+    if source == "DATABASE_URL":  # an application's variable: say which database this is
+        err(f"seqctl: using the database of DATABASE_URL ({mask_url(settings.database_url or '')})")
+    try:
+        with open_database(settings, notice=err, migrate_embedded=migrate_embedded) as db:
+            if require_schema:
+                with db.connect() as conn:
+                    require_migrated(conn, db.url)
+            yield db
+    except DatabaseUnavailable as error:
+        if source and error.hint and error.hint.startswith("check that the server is running"):
+            error.hint = (
+                "check that the server is running and that the host, port, user, password "
+                f"and database name of {source} are right"
+            )
+        raise
+
+
+def database_url_source(flags: dict[str, Any]) -> str | None:
+    """Where the database URL comes from, named for messages (spec §8), or None (embedded)."""
+    from ..config import CONFIG_FILE, read_config_file
+
+    if flags.get("database_url") is not None:
+        return "--database-url"
+    for variable in ("SEQCTL_DATABASE_URL", "DATABASE_URL"):
+        if variable in os.environ:
+            return variable
+    if "database_url" in read_config_file(Path.cwd() / CONFIG_FILE):
+        return "database_url in seqctl.toml"
+    return None

@@ -3,7 +3,9 @@
 from . import (  # noqa: F401
     db_commands,
     instance_commands,
+    lookup_commands,
     report_commands,
+    server_commands,
     sync_commands,
     template_commands,
 )

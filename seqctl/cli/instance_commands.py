@@ -41,7 +41,46 @@ InstancesArg = Annotated[
     list[str], typer.Argument(help="Instance UUIDs.", show_default=False, callback=not_empty)
 ]
 TasksArg = Annotated[
-    list[str], typer.Argument(help="Task UUIDs.", show_default=False, callback=not_empty)
+    list[str] | None,
+    typer.Argument(
+        help="Task ids (UUIDs or short ids); or use --instance / --restaurant.",
+        show_default=False,
+        callback=not_empty,
+        metavar="TASK",
+    ),
+]
+InstanceOfTask = Annotated[
+    str | None,
+    typer.Option(
+        "--instance",
+        "-i",
+        metavar="INSTANCE",
+        help="The active task of this instance (UUID or short id).",
+        show_default=False,
+        callback=not_empty,
+    ),
+]
+RestaurantOfTask = Annotated[
+    str | None,
+    typer.Option(
+        "--restaurant",
+        "-r",
+        metavar="RESTAURANT",
+        help="The active task of this restaurant's running sequence (name or id).",
+        show_default=False,
+        callback=not_empty,
+    ),
+]
+TemplateOfTask = Annotated[
+    str | None,
+    typer.Option(
+        "--template",
+        "-t",
+        metavar="TEMPLATE",
+        help="With --restaurant: the sequence of this template (key, name or id).",
+        show_default=False,
+        callback=not_empty,
+    ),
 ]
 
 
@@ -260,6 +299,17 @@ def status(
             "--limit", min=0, max=MAX_LIMIT, help="Show at most this many instances (0: all)."
         ),
     ] = 100,
+    overdue_after: Annotated[
+        str | None,
+        typer.Option(
+            "--overdue-after",
+            metavar="DURATION",
+            help="A due task is overdue after this grace period (e.g. 30m, 1h, 2d; default "
+            "1h). Env: SEQCTL_OVERDUE_AFTER; or overdue_after in seqctl.toml.",
+            show_default=False,
+            callback=not_empty,
+        ),
+    ] = None,
     format: FormatOption = OutputFormat.text,
 ) -> int:
     """Instances of the organisation and their progress, soonest due first.
@@ -268,20 +318,25 @@ def status(
 
       seqctl status --status active --assigned-to sam@demo.example
 
-      seqctl status 0b9c6a4e-…   (one instance: its steps and the active task's message)
+      seqctl status 6cd7c592   (one instance, by short id: its steps and active message)
     """
     from ..runtime.status import instance_detail, list_instances
     from . import instance_views as views
 
+    if overdue_after is not None:
+        state(ctx).flags["overdue_after"] = overdue_after
     settings = state(ctx).settings
     zone = settings.zone
+    grace = settings.overdue_grace
     if instance is not None:
         if any(v is not None for v in (restaurant, template, status, assigned_to)):
             raise UsageError(
                 "filters do not apply to a single instance", hint="give either INSTANCE or filters"
             )
         with _transaction(ctx) as (conn, org):
-            detail = instance_detail(conn, org.id, instance, timezone=settings.timezone)
+            detail = instance_detail(
+                conn, org.id, instance, timezone=settings.timezone, overdue_after=grace
+            )
         _emit(format, views.detail_lines(detail, zone), views.detail_json(detail, zone))
         return 0
     with _transaction(ctx) as (conn, org):
@@ -294,6 +349,7 @@ def status(
             assigned_to=assigned_to,
             limit=limit or None,
             timezone=settings.timezone,
+            overdue_after=grace,
         )
     _emit(format, views.status_lines(report, zone), views.status_json(report, zone))
     if format is OutputFormat.text and len(report.rows) < report.total:
@@ -327,7 +383,8 @@ def _lifecycle_command(action: str) -> None:
         return _lifecycle(ctx, action, instances, format)
 
     command.__name__ = action
-    command.__doc__ = LIFECYCLE_HELP[action]
+    # an instance's short id, as `seqctl status` shows it
+    command.__doc__ = f"{LIFECYCLE_HELP[action]}\n\nExample:\n\n  seqctl {action} 6cd7c592\n"
     app.command(action)(command)
 
 
@@ -347,18 +404,43 @@ for _action in LIFECYCLE_HELP:
 
 task_app = typer.Typer(
     help="Complete or skip sequence tasks; their sequences move on.\n\n"
-    "Examples:\n\n  seqctl task complete 5d2c…\n\n  seqctl task skip 5d2c… 77aa…",
+    'Examples:\n\n  seqctl task complete --restaurant "Luigi\'s Trattoria"\n\n'
+    "  seqctl task skip --instance 6cd7c592",
     no_args_is_help=True,
 )
 app.add_typer(task_app, name="task")
 
 
-def _tasks(ctx: typer.Context, ids: list[str], skip: bool, format: OutputFormat) -> int:
+def _tasks(
+    ctx: typer.Context,
+    ids: list[str] | None,
+    skip: bool,
+    format: OutputFormat,
+    current: tuple[str | None, str | None, str | None] = (None, None, None),
+) -> int:
+    from ..runtime.current_task import active_task
     from ..runtime.progression import complete_tasks, skip_tasks
     from . import instance_views as views
 
+    instance, restaurant, template = current
+    if ids and (instance or restaurant or template):
+        raise UsageError(
+            "give task ids or --instance/--restaurant, not both",
+            hint="--instance and --restaurant mean the active task of that sequence",
+        )
+    if not ids and not (instance or restaurant or template):
+        raise UsageError(
+            "no task given",
+            hint="give task ids, or --instance ID, or --restaurant NAME [--template T]",
+        )
     settings = state(ctx).settings
     with _transaction(ctx) as (conn, org):
+        if not ids:
+            ids = [
+                active_task(
+                    conn, org.id, instance=instance, restaurant=restaurant, template=template
+                )
+            ]
         outcomes = (skip_tasks if skip else complete_tasks)(
             conn, org.id, ids, timezone=settings.timezone
         )
@@ -370,16 +452,44 @@ def _tasks(ctx: typer.Context, ids: list[str], skip: bool, format: OutputFormat)
 
 @task_app.command("complete")
 def task_complete(
-    ctx: typer.Context, tasks: TasksArg, format: FormatOption = OutputFormat.text
+    ctx: typer.Context,
+    tasks: TasksArg = None,
+    instance: InstanceOfTask = None,
+    restaurant: RestaurantOfTask = None,
+    template: TemplateOfTask = None,
+    format: FormatOption = OutputFormat.text,
 ) -> int:
-    """Complete tasks; the next step of each sequence becomes active (after its delay)."""
-    return _tasks(ctx, tasks, False, format)
+    """Complete tasks; the next step of each sequence becomes active (after its delay).
+
+    Examples:
+
+      seqctl task complete --restaurant "Luigi's Trattoria"
+
+      seqctl task complete --instance 6cd7c592
+
+      seqctl task complete 5d2c81aa 77aa0f3e
+    """
+    return _tasks(ctx, tasks, False, format, (instance, restaurant, template))
 
 
 @task_app.command("skip")
-def task_skip(ctx: typer.Context, tasks: TasksArg, format: FormatOption = OutputFormat.text) -> int:
-    """Skip (cancel) tasks; the sequence moves on as if they were done."""
-    return _tasks(ctx, tasks, True, format)
+def task_skip(
+    ctx: typer.Context,
+    tasks: TasksArg = None,
+    instance: InstanceOfTask = None,
+    restaurant: RestaurantOfTask = None,
+    template: TemplateOfTask = None,
+    format: FormatOption = OutputFormat.text,
+) -> int:
+    """Skip (cancel) tasks; the sequence moves on as if they were done.
+
+    Examples:
+
+      seqctl task skip --restaurant "Luigi's Trattoria" --template restaurant-onboarding
+
+      seqctl task skip 5d2c81aa
+    """
+    return _tasks(ctx, tasks, True, format, (instance, restaurant, template))
 
 
 @app.command("advance")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..inert import inert
+from ..short_ids import short
 
 if TYPE_CHECKING:  # the views only format results: loading them costs nothing
     from ..runtime.apply import ApplyReport, InstancePreview
@@ -61,7 +62,7 @@ def apply_lines(report: ApplyReport, zone: ZoneInfo) -> list[str]:
         for rid, why in report.zone_fallbacks.items():
             lines.append(f"time zone of {names.get(rid) or rid} ({rid}): {why}")
     rows = [
-        [o.result, o.restaurant_name or o.ref, o.instance_id or "-"]
+        [o.result, o.restaurant_name or o.ref, short(o.instance_id) or "-"]
         for o in report.outcomes
         if not (report.dry_run and o.result == "would_start")
     ]
@@ -88,7 +89,8 @@ def apply_lines(report: ApplyReport, zone: ZoneInfo) -> list[str]:
 
 def preview_lines(preview: InstancePreview, zone: ZoneInfo) -> list[str]:
     lines = [
-        f'would start "{preview.name}" for {preview.restaurant_name} ({preview.restaurant_id})'
+        f'would start "{preview.name}" for {preview.restaurant_name} '
+        f"({short(preview.restaurant_id)})"
     ]
     for task in preview.tasks:
         due = (
@@ -176,30 +178,63 @@ def apply_json(report: ApplyReport, zone: ZoneInfo) -> dict[str, Any]:
 # -- status ---------------------------------------------------------------------------
 
 
+def step_text(r: InstanceRow) -> str:
+    """The STEP column: where a running instance is; how a finished one ended."""
+    if r.status == "completed":
+        return "done"
+    if r.status == "cancelled":
+        return f"stopped at {r.current_step}/{r.total_steps}" if r.current_step else "stopped"
+    return f"{r.current_step or '-'}/{r.total_steps}"
+
+
+def due_text(r: InstanceRow) -> str:
+    return "OVERDUE" if r.overdue else "due" if r.due and r.status == "active" else ""
+
+
+STATUS_HEADERS = ["INSTANCE", "RESTAURANT", "TEMPLATE", "STATUS", "STEP", "DONE", "NEXT DUE"]
+STATUS_HEADERS += ["TASK", ""]
+
+
 def status_lines(report: StatusReport, zone: ZoneInfo) -> list[str]:
     rows = [
         [
-            r.id,
+            short(r.id),
             r.restaurant,
             r.template or "-",
             r.status,
-            f"{r.current_step or '-'}/{r.total_steps}",
+            step_text(r),
             f"{r.percentage}%",
             when(r.next_due, zone),
-            "OVERDUE" if r.overdue else "",
+            short(r.active_task_id) or "-",
+            due_text(r),
         ]
         for r in report.rows
     ]
     lines = (
         table(
-            ["INSTANCE", "RESTAURANT", "TEMPLATE", "STATUS", "STEP", "DONE", "NEXT DUE", ""], rows
+            [
+                "INSTANCE",
+                "RESTAURANT",
+                "TEMPLATE",
+                "STATUS",
+                "STEP",
+                "DONE",
+                "NEXT DUE",
+                "TASK",
+                "",
+            ],
+            rows,
         )
         if rows
         else ["no instances"]
     )
     lines.append("")
     for status, n in report.summary.items():
-        extra = f" ({report.overdue} overdue)" if status == "active" and report.overdue else ""
+        extra = (
+            f" ({report.due} due, {report.overdue} overdue)"
+            if status == "active" and (report.due or report.overdue)
+            else ""
+        )
         lines.append(f"{status}: {n}{extra}")
     return lines
 
@@ -219,7 +254,9 @@ def row_json(r: InstanceRow, zone: ZoneInfo) -> dict[str, Any]:
         "skipped_steps": r.skipped_steps,
         "percentage": r.percentage,
         "next_due": iso(r.next_due, zone),
+        "due": r.due,
         "overdue": r.overdue,
+        "active_task_id": r.active_task_id,
         "assigned_to": r.assigned_to,
         "assigned_to_email": r.assigned_to_email,
         "started_at": iso(r.started_at, zone),
@@ -230,7 +267,12 @@ def row_json(r: InstanceRow, zone: ZoneInfo) -> dict[str, Any]:
 def status_json(report: StatusReport, zone: ZoneInfo) -> dict[str, Any]:
     return {
         "instances": [row_json(r, zone) for r in report.rows],
-        "summary": {**report.summary, "overdue": report.overdue, "total": report.total},
+        "summary": {
+            **report.summary,
+            "due": report.due,
+            "overdue": report.overdue,
+            "total": report.total,
+        },
         "shown": len(report.rows),
     }
 
@@ -238,16 +280,16 @@ def status_json(report: StatusReport, zone: ZoneInfo) -> dict[str, Any]:
 def detail_lines(detail: InstanceDetail, zone: ZoneInfo) -> list[str]:
     r = detail.instance
     lines = [
-        f"instance    {r.id}",
+        f"instance    {short(r.id)} ({r.id})",
         f"name        {r.name}",
-        f"restaurant  {r.restaurant} ({r.restaurant_id})",
-        f"template    {r.template or '(deleted)'} ({r.template_id})",
-        f"status      {r.status}, step {r.current_step or '-'}/{r.total_steps}, {r.percentage}%",
+        f"restaurant  {r.restaurant} ({short(r.restaurant_id)})",
+        f"template    {r.template or '(deleted)'} ({short(r.template_id)})",
+        f"status      {r.status}, step {step_text(r)}, {r.percentage}%",
         f"assigned to {r.assigned_to_email or r.assigned_to or '-'}",
         f"started     {when(r.started_at, zone)}",
         f"next due    "
         f"{scheduled_when(r.next_due, zone, _active_zone(detail))}"
-        f"{'  OVERDUE' if r.overdue else ''}",
+        f"{'  ' + due_text(r) if due_text(r) else ''}",
         "",
     ]
     lines.extend(
@@ -261,7 +303,7 @@ def detail_lines(detail: InstanceDetail, zone: ZoneInfo) -> list[str]:
                     s.status,
                     scheduled_when(s.due_date, zone, s.schedule_zone),
                     when(s.completed_at, zone),
-                    s.task_id,
+                    short(s.task_id),
                 ]
                 for s in detail.steps
             ],
@@ -310,10 +352,11 @@ def detail_json(detail: InstanceDetail, zone: ZoneInfo) -> dict[str, Any]:
 
 def move_text(move: Move, zone: ZoneInfo) -> str:
     if move.what == "completed":
-        return f"instance {move.instance_id} completed"
+        return f"instance {short(move.instance_id)} completed"
     return (
-        f"instance {move.instance_id}: step {move.step} active, "
-        f"due {scheduled_when(move.due_date, zone, move.scheduled_in)} (task {move.task_id})"
+        f"instance {short(move.instance_id)}: step {move.step} active, "
+        f"due {scheduled_when(move.due_date, zone, move.scheduled_in)} "
+        f"(task {short(move.task_id)})"
     )
 
 
@@ -335,7 +378,7 @@ def transition_lines(transitions: list[Transition], zone: ZoneInfo) -> list[str]
     for t in transitions:
         tasks = f"; {t.tasks_changed} task(s) updated" if t.tasks_changed else ""
         lines.append(
-            f"{PAST[t.action]} instance {t.instance_id} ({t.name}): "
+            f"{PAST[t.action]} instance {short(t.instance_id)} ({t.name}): "
             f"{t.from_status} -> {t.to_status}{tasks}"
         )
         lines.extend("  " + move_text(m, zone) for m in t.moves)
@@ -364,15 +407,16 @@ def task_lines(outcomes: list[TaskOutcome], zone: ZoneInfo) -> list[str]:
     for o in outcomes:
         if not o.changed:
             lines.append(
-                f"task {o.task_id} ({o.name}) is already "
+                f"task {short(o.task_id)} ({o.name}) is already "
                 f"{o.result.removeprefix('already_')}; nothing to do"
             )
             continue
-        lines.append(f"{o.result} task {o.task_id} ({o.name})")
+        lines.append(f"{o.result} task {short(o.task_id)} ({o.name})")
         lines.extend("  " + move_text(m, zone) for m in o.moves)
         if o.instance_status == "paused":
             lines.append(
-                f"  instance {o.instance_id} is paused: its next step starts after `seqctl resume`"
+                f"  instance {short(o.instance_id)} is paused: "
+                "its next step starts after `seqctl resume`"
             )
     return lines
 

@@ -118,23 +118,32 @@ def open_database(
             engine.dispose()
         return
 
+    from ..config import project_root
     from .embedded import EmbeddedServer
 
-    server = EmbeddedServer()
-    if notice:
-        notice(
-            "seqctl: no database URL configured; using the embedded PostgreSQL in "
-            f"{server.pgdata} (stopped when this command ends)"
-        )
+    server = EmbeddedServer(project_root() / ".seqctl")
     with server.running() as url:
+        if notice and (server.started_now or server.orphaned):  # once per start, not always
+            how = (
+                "kept running: `seqctl db stop` stops it"
+                if server.kept
+                else "stopped when this command ends; `seqctl db start` keeps it running"
+            )
+            found = "found running after a process that ended; " if server.orphaned else ""
+            notice(
+                "seqctl: no database URL configured; using the embedded PostgreSQL in "
+                f"{server.pgdata} ({found}{how})"
+            )
         engine = make_engine(url)
         database = Database(engine, url, embedded=True)
         try:
             if migrate_embedded:
-                from .migrate import upgrade
-
                 with database.begin() as conn:
-                    upgrade(conn, HEAD_REVISION)
+                    # a kept-running server is migrated already: no Alembic on that path
+                    if current_revision(conn) != HEAD_REVISION:
+                        from .migrate import upgrade
+
+                        upgrade(conn, HEAD_REVISION)
             yield database
         finally:
             engine.dispose()

@@ -48,6 +48,9 @@ class EmbeddedServer:
         self.pgdata = self.home / "pgdata"
         self.ready_marker = self.home / "pgdata.ready"
         self.clients = self.home / "clients"
+        self.kept_marker = self.home / "kept-running"  # `seqctl db start` was run
+        self.started_now = False  # this process started the server (the banner is shown once)
+        self.orphaned = False  # found running with no user and not kept: a killed run's
         self.bin = binaries()
         self.user = SYSTEM_USER if os.geteuid() == 0 else None
 
@@ -72,7 +75,12 @@ class EmbeddedServer:
             self._register()
             try:
                 self._ensure_initialised()
-                self._ensure_started()
+                others = [pid for pid in self._live_clients() if pid != os.getpid()]
+                if self._status_running():
+                    self.orphaned = not others and not self.kept
+                else:
+                    self._ensure_started()
+                    self.started_now = True
             except BaseException:
                 self._unregister()
                 raise
@@ -81,8 +89,31 @@ class EmbeddedServer:
         finally:
             with self._locked():
                 self._unregister()
-                if not self._live_clients():
+                if not self._live_clients() and not self.kept:
                     self.stop()
+
+    @property
+    def kept(self) -> bool:
+        """`seqctl db start` asked for the server to stay up between commands."""
+        return self.kept_marker.exists()
+
+    def keep_running(self, keep: bool) -> None:
+        if keep:
+            self.home.mkdir(parents=True, exist_ok=True)
+            self.kept_marker.touch()
+        else:
+            self.kept_marker.unlink(missing_ok=True)
+
+    def is_running(self) -> bool:
+        return self.pgdata.joinpath("PG_VERSION").exists() and self._status_running()
+
+    def stop_if_unused(self) -> bool:
+        """Stop the server unless a command is using it; whether it is stopped."""
+        with self._locked():
+            if self._live_clients():
+                return False
+            self.stop()
+            return True
 
     def stop(self) -> None:
         if self.pgdata.joinpath("PG_VERSION").exists() and self._status_running():
@@ -170,6 +201,8 @@ class EmbeddedServer:
     def _run(
         self, program: str, *args: str, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
+        if self.user:  # another process (e.g. pytest's 0700 tmp) may have closed a parent
+            _make_parents_traversable(self.home)
         try:
             result = subprocess.run(
                 [str(self.bin / program), *args],
@@ -234,6 +267,15 @@ def _ensure_system_user(name: str) -> None:
             hint=f"create it (useradd --system {name}), run seqctl as another user, "
             "or pass --database-url",
         ) from None
+
+
+def _make_parents_traversable(path: Path) -> None:
+    """o+x on ``path`` and every folder above it (cheap: a few stat calls)."""
+    for folder in [path, *path.parents]:
+        with contextlib.suppress(OSError):
+            mode = folder.stat().st_mode
+            if not mode & 0o001:
+                folder.chmod(mode | 0o001)
 
 
 def _make_traversable(path: Path) -> None:

@@ -161,8 +161,8 @@ def apply_template(
                 for m in matches
             ]
         )
-    acting = resolve_user(conn, acting_user) if acting_user else None
-    explicit = resolve_user(conn, assign_to) if assign_to else None
+    acting = resolve_user(conn, acting_user, org_id=organisation.id) if acting_user else None
+    explicit = resolve_user(conn, assign_to, org_id=organisation.id) if assign_to else None
     default = explicit or acting  # the restaurant's sales rep comes first, when a member
     if default is not None:  # an assignee must be a member of the organisation (spec §7)
         require_member(

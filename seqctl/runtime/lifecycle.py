@@ -123,7 +123,7 @@ def transition(
     now: datetime | None = None,
 ) -> list[Transition]:
     rule = RULES[action]
-    ids = require_uuids(instance_ids, "instance")
+    ids = require_uuids(instance_ids, "instance", conn=conn, org_id=org_id)
     now = begin_clock(conn, timezone, now)
     rows = {
         r.id: r

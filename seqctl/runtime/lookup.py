@@ -21,6 +21,7 @@ from ..db.connection import switch_to_user
 from ..db.crm_columns import crm_columns
 from ..errors import InvalidInput, NotFound, Refused, UsageError
 from ..ids import is_uuid, parse_uuid
+from ..short_ids import expand_ids, is_id_like, parse_prefix
 from ..suggest import did_you_mean
 from ..templates.spec import Organisation
 
@@ -101,6 +102,13 @@ def resolve_template(conn: Connection, org_id: str, ref: str) -> Template:
                 f"{len(matches)} templates of the organisation match {ref!r} ({ids})",
                 hint="pass the template's UUID with --template",
             )
+    if as_id is None and (prefixed := expand_ids(conn, "template", org_id, [ref], missing_ok=True)):
+        r = conn.execute(
+            select(st.c.id, st.c.name, key.label("key"), st.c.is_active).where(
+                st.c.id == prefixed[ref]
+            )
+        ).one()
+        return Template(str(r.id), r.name, r.key, bool(r.is_active))
     raise NotFound(
         f"no sequence template {ref!r} in the organisation",
         hint=did_you_mean(
@@ -154,8 +162,10 @@ def resolve_restaurants(
             )
         else:
             matches.append(RestaurantMatch(ref))
+    matches = _by_short_id(conn, org_id, matches, columns)
     missing = [m.ref for m in matches if m.row is None and m.error is None]
     elsewhere = _in_other_organisations(conn, org_id, missing) if missing else set()
+    hints = _restaurant_hints(conn, org_id, [m for m in missing if m not in elsewhere])
     return [
         m
         if m.row is not None or m.error is not None
@@ -166,8 +176,47 @@ def resolve_restaurants(
         )
         if m.ref in elsewhere
         else RestaurantMatch(
-            m.ref, error="restaurant_not_found", message=f"no restaurant {m.ref!r}"
+            m.ref,
+            error="restaurant_not_found",
+            message=f"no restaurant {m.ref!r}" + (f" ({hints[m.ref]})" if m.ref in hints else ""),
         )
+        for m in matches
+    ]
+
+
+def _restaurant_hints(conn: Connection, org_id: str, refs: list[str]) -> dict[str, str]:
+    """ "did you mean …?" for restaurant names not found (case, accents, apostrophes ignored)."""
+    names = [r for r in refs if not is_id_like(r)]
+    if not names:
+        return {}
+    known = list(
+        conn.execute(
+            select(tables.restaurants.c.name)
+            .where(tables.restaurants.c.organisation_id == org_id)
+            .limit(20000)
+        ).scalars()
+    )
+    hints = {ref: did_you_mean(ref, known, "") for ref in names}
+    return {ref: hint for ref, hint in hints.items() if hint}
+
+
+def _by_short_id(
+    conn: Connection, org_id: str, matches: list[RestaurantMatch], columns: str
+) -> list[RestaurantMatch]:
+    """Restaurants not found by name or UUID, found by a short id (a unique id prefix)."""
+    refs = [m.ref for m in matches if m.row is None and m.error is None and not is_uuid(m.ref)]
+    expanded = expand_ids(conn, "restaurant", org_id, refs, missing_ok=True) if refs else {}
+    if not expanded:
+        return matches
+    query = text(f"SELECT {columns} FROM restaurants r WHERE r.id = ANY(CAST(:ids AS uuid[]))")
+    rows = {
+        str(row["id"]): _plain(row)
+        for row in conn.execute(query, {"ids": list(expanded.values())}).mappings()
+    }
+    return [
+        RestaurantMatch(m.ref, row=rows[expanded[m.ref]])
+        if m.ref in expanded and expanded[m.ref] in rows
+        else m
         for m in matches
     ]
 
@@ -189,17 +238,32 @@ def _plain(row: Any) -> dict[str, Any]:
     return {k: (str(v) if k == "id" else v) for k, v in dict(row).items()}
 
 
-def require_uuids(values: Iterable[str], what: str) -> list[str]:
-    """The values as lower-case UUIDs, de-duplicated in order; a usage error names bad ones."""
+def require_uuids(
+    values: Iterable[str],
+    what: str,
+    *,
+    conn: Connection | None = None,
+    org_id: str | None = None,
+) -> list[str]:
+    """The values as lower-case UUIDs, de-duplicated in order; a usage error names bad ones.
+
+    With ``conn`` and ``org_id``, short ids (a prefix of at least 6 hex digits) are accepted
+    too and expanded within the organisation (:func:`seqctl.short_ids.expand_ids`).
+    """
     given = list(dict.fromkeys(v.strip() for v in values))
-    bad = [v for v in given if not is_uuid(v)]
+    prefixes = conn is not None and org_id is not None
+    bad = [v for v in given if not (is_id_like(v) if prefixes else is_uuid(v))]
     if bad:
         raise UsageError(
             f"not a {what} id: {', '.join(repr(b) for b in bad)}",
-            hint=f"{what}s are given by UUID (see `seqctl status`)",
+            hint=f"{what}s are given by UUID or a unique prefix of at least 6 hex digits "
+            "(see `seqctl status`)",
         )
     if not given:
         raise UsageError(f"no {what} given")
+    if conn is not None and org_id is not None:
+        expanded = expand_ids(conn, what, org_id, given)
+        return list(dict.fromkeys(expanded[v] for v in given))
     return list(dict.fromkeys(str(parse_uuid(v)) for v in given))
 
 
@@ -216,7 +280,11 @@ def restaurant_ids(conn: Connection, org_id: str, ref: str) -> list[str]:
             )
         ).scalars()
         return [str(r) for r in rows]
-    raise NotFound(match.message or f"no restaurant {ref!r}", hint="give a name or UUID")
+    raise NotFound(
+        match.message or f"no restaurant {ref!r}",
+        hint="give the restaurant's exact name, UUID or short id "
+        "(`seqctl restaurants SEARCH` finds it)",
+    )
 
 
 def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
@@ -262,14 +330,21 @@ def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
     )
 
 
-def resolve_user(conn: Connection, ref: str) -> str:
+def resolve_user(conn: Connection, ref: str, *, org_id: str | None = None) -> str:
     """The id of the one user with this UUID or email (case-insensitive).
+
+    With ``org_id``, a short id (a unique prefix of at least 6 hex digits) of one of the
+    organisation's users is accepted too.
 
     Profiles and ``auth.users`` are both searched: under row level security (``--as-user``)
     only profiles may be readable, as on Supabase. An email that matches several users
     (``sam@…`` and ``Sam@…``) is refused, listing them: seqctl never picks one at random.
     """
     profiles, users = tables.profiles, tables.users
+    if org_id is not None and not is_uuid(ref) and parse_prefix(ref) is not None:
+        expanded = expand_ids(conn, "user", org_id, [ref], missing_ok=True)
+        if ref in expanded:
+            return expanded[ref]
     found: dict[str, str | None] = {}  # user id -> email
     for table in (profiles, users):
         if (

@@ -172,7 +172,7 @@ def _finish_tasks(
     timezone: str,
     now: datetime | None,
 ) -> list[TaskOutcome]:
-    ids = require_uuids(task_ids, "task")
+    ids = require_uuids(task_ids, "task", conn=conn, org_id=org_id)
     now = begin_clock(conn, timezone, now)
     found: dict[str, str | None] = dict(
         conn.execute(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -21,6 +21,7 @@ from .lookup import require_uuids, resolve_template, resolve_user, restaurant_id
 
 STATUSES = ("active", "paused", "completed", "cancelled")
 DEFAULT_LIMIT = 100
+DEFAULT_OVERDUE_AFTER = timedelta(hours=1)  # spec §8: due first, overdue after the grace
 
 
 @dataclass
@@ -42,6 +43,8 @@ class InstanceRow:
     assigned_to_email: str | None
     started_at: datetime
     ended_at: datetime | None
+    due: bool = False  # the active task's due date has come (overdue: and the grace passed)
+    active_task_id: str | None = None
 
     @property
     def percentage(self) -> int:
@@ -57,6 +60,7 @@ class StatusReport:
     summary: dict[str, int]  # status -> instances (of the filtered set, not just the page)
     overdue: int
     now: datetime
+    due: int = 0  # active instances whose task is due but not yet overdue
 
     @property
     def total(self) -> int:
@@ -103,9 +107,12 @@ WITH base AS MATERIALIZED (
   SELECT id, next_due FROM base
   ORDER BY next_due ASC NULLS LAST, started_at DESC, id {limit}
 ), summary AS (
-  SELECT json_object_agg(status, json_build_array(n, overdue)) AS counts FROM (
+  SELECT json_object_agg(status, json_build_array(n, overdue, due)) AS counts FROM (
     SELECT status, count(*) AS n,
-      count(*) FILTER (WHERE status = 'active' AND next_due < CAST(:now AS timestamptz)) AS overdue
+      count(*) FILTER (WHERE status = 'active'
+        AND next_due + CAST(:grace AS interval) <= CAST(:now AS timestamptz)) AS overdue,
+      count(*) FILTER (WHERE status = 'active' AND next_due <= CAST(:now AS timestamptz)
+        AND next_due + CAST(:grace AS interval) > CAST(:now AS timestamptz)) AS due
     FROM base GROUP BY status
   ) g
 )
@@ -113,7 +120,11 @@ SELECT si.id::text AS id, si.name, si.restaurant_id::text AS restaurant_id,
   r.name AS restaurant, si.sequence_template_id::text AS template_id, st.name AS template,
   si.status, si.current_step_order AS current_step, si.total_steps,
   c.completed_steps, c.skipped_steps, page.next_due,
-  (si.status = 'active' AND page.next_due < CAST(:now AS timestamptz)) AS overdue,
+  (si.status = 'active' AND page.next_due + CAST(:grace AS interval)
+    <= CAST(:now AS timestamptz)) AS overdue,
+  (si.status = 'active' AND page.next_due <= CAST(:now AS timestamptz)) AS due,
+  (SELECT t.id::text FROM tasks t WHERE t.sequence_instance_id = si.id
+    AND t.status = 'active' ORDER BY t.sequence_step_order LIMIT 1) AS active_task_id,
   si.assigned_to::text AS assigned_to, u.email AS assigned_to_email, si.started_at,
   COALESCE(si.completed_at, si.cancelled_at) AS ended_at,
   (SELECT counts FROM summary) AS summary
@@ -148,11 +159,12 @@ def list_instances(
     limit: int | None = DEFAULT_LIMIT,
     timezone: str = "UTC",
     now: datetime | None = None,
+    overdue_after: timedelta = DEFAULT_OVERDUE_AFTER,
 ) -> StatusReport:
     """The organisation's instances, filtered, in next-due order (at most ``limit``)."""
     now = begin_clock(conn, timezone, now)
     where = ["si.organisation_id = CAST(:org AS uuid)"]
-    params: dict[str, Any] = {"org": org_id, "now": now}
+    params: dict[str, Any] = {"org": org_id, "now": now, "grace": overdue_after}
     if restaurant is not None:
         where.append("si.restaurant_id = ANY(CAST(:restaurants AS uuid[]))")
         params["restaurants"] = restaurant_ids(conn, org_id, restaurant)
@@ -164,7 +176,7 @@ def list_instances(
         params["statuses"] = list(status)
     if assigned_to is not None:
         where.append("si.assigned_to = CAST(:assigned AS uuid)")
-        params["assigned"] = resolve_user(conn, assigned_to)
+        params["assigned"] = resolve_user(conn, assigned_to, org_id=org_id)
     condition = " AND ".join(where)
     page = text(_PAGE_SQL.format(where=condition, limit="LIMIT :limit" if limit else ""))
     if limit:
@@ -174,8 +186,9 @@ def list_instances(
     counts: dict[str, list[int]] = found[0]["summary"] if found else {}
     summary = {s: counts.get(s, [0, 0])[0] for s in STATUSES}
     overdue = sum(c[1] for c in counts.values())
+    due = sum(c[2] for c in counts.values())
     rows = [InstanceRow(**{k: v for k, v in r.items() if k != "summary"}) for r in found]
-    return StatusReport(rows, summary, overdue, now)
+    return StatusReport(rows, summary, overdue, now, due)
 
 
 def instance_detail(
@@ -185,9 +198,10 @@ def instance_detail(
     *,
     timezone: str = "UTC",
     now: datetime | None = None,
+    overdue_after: timedelta = DEFAULT_OVERDUE_AFTER,
 ) -> InstanceDetail:
     """One instance with its step timeline (tasks in step order)."""
-    (iid,) = require_uuids([instance_id], "instance")
+    (iid,) = require_uuids([instance_id], "instance", conn=conn, org_id=org_id)
     now = begin_clock(conn, timezone, now)
     page = text(
         _PAGE_SQL.format(
@@ -195,7 +209,11 @@ def instance_detail(
         )
     )
     _jit_off(conn)
-    found = conn.execute(page, {"org": org_id, "id": iid, "now": now}).mappings().first()
+    found = (
+        conn.execute(page, {"org": org_id, "id": iid, "now": now, "grace": overdue_after})
+        .mappings()
+        .first()
+    )
     if found is None:
         raise NotFound(
             f"no instance {iid} in the organisation",

@@ -12,6 +12,7 @@ web app), and nothing is written outside ``--out`` or through a symbolic link.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import unicodedata
@@ -251,6 +252,21 @@ def _write(path: Path, text: str) -> None:
         handle.write(text)
 
 
+def _schema_relative_to(item: ExportedTemplate, out_dir: Path) -> ExportedTemplate:
+    """The ``$schema`` comment pointing at the project's schema from wherever ``out_dir`` is
+    (``../schemas/…`` only fits a folder directly under the project root)."""
+    from ..config import find_project_root
+
+    folder = Path(os.path.abspath(out_dir))
+    root = find_project_root(folder) or find_project_root(Path.cwd())
+    schema = (root or folder) / "schemas" / "sequence-template.schema.json"
+    if not item.text.startswith(SCHEMA_COMMENT) or not schema.is_file():
+        return item
+    relative = Path(os.path.relpath(schema, folder)).as_posix()
+    comment = f"# yaml-language-server: $schema={relative}"
+    return dataclasses.replace(item, text=comment + item.text[len(SCHEMA_COMMENT) :])
+
+
 def write_export(
     exported: Sequence[ExportedTemplate], out_dir: Path, *, force: bool = False
 ) -> list[tuple[ExportedTemplate, Path, bool]]:
@@ -259,6 +275,7 @@ def write_export(
     Refuses, before writing anything, to write outside ``out_dir`` or through a symbolic
     link (also with ``force``), and to overwrite a different file unless ``force``.
     """
+    exported = [_schema_relative_to(item, out_dir) for item in exported]
     targets = [(item, out_dir / item.filename) for item in exported]
     escaping = _outside(out_dir, targets)
     if escaping:

@@ -85,6 +85,8 @@ def render_text(plan: Plan, applied: bool = False, colour: bool = False) -> str:
         lines.extend(f"    {line}" for line in _field_lines(change.fields))
         for step in change.steps:
             lines.append("    " + paint(_step_head(step), step.kind))
+            if step.kind == "create" and change.kind == "create":
+                lines.append(f"        {inert(step_summary(step))}")
             if step.kind not in ("create", "move"):
                 lines.extend(f"        {line}" for line in _field_lines(step.fields))
         impact = impact_text(change)
@@ -110,6 +112,28 @@ def _facts(plan: Plan) -> list[str]:
 
 def _field_lines(fields: tuple[FieldChange, ...]) -> list[str]:
     return [f"{f.field}: {value_text(f.old)} -> {value_text(f.new)}" for f in fields]
+
+
+def step_summary(step: StepChange) -> str:
+    """A new step in full, for a reviewer (spec §8): type, delay, priority, references and
+    the first line of its message."""
+    row = step.row or {}
+    value, unit = row.get("delay_value") or 0, str(row.get("delay_unit") or "days")
+    delay = (
+        f"after {value} {unit.removesuffix('s') if value == 1 else unit}" if value else "at once"
+    )
+    parts = [str(row.get("type") or "-"), delay, f"{row.get('priority') or 'medium'} priority"]
+    for column, label in (
+        ("task_template_id", "task template"),
+        ("message_template_id", "message template"),
+    ):
+        if row.get(column):
+            parts.append(f"{label} {str(row[column])[:8]}")
+    message = row.get("custom_message")
+    if message:
+        first = str(message).strip().splitlines()[0] if str(message).strip() else ""
+        parts.append(f"message: {first[:80]}{'…' if len(first) > 80 else ''}")
+    return " · ".join(parts)
 
 
 def _step_head(step: StepChange) -> str:
@@ -169,7 +193,9 @@ def _markdown_table(change: TemplateChange) -> list[str]:
     for step in change.steps:
         moved = step.old_step_order not in (None, step.step_order)
         order = f"{step.old_step_order} → {step.step_order}" if moved else str(step.step_order)
-        if step.kind in ("create", "delete"):
+        if step.kind == "create":
+            rows.append((order, _cell(step.name), step.kind, "", "", _cell(step_summary(step))))
+        elif step.kind == "delete":
             rows.append((order, _cell(step.name), step.kind, "", "", ""))
         else:
             rows += [

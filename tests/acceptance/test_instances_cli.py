@@ -116,7 +116,9 @@ def test_status_list_and_detail(seq: Callable[..., Result]) -> None:
     assert listing.exit_code == 0
     assert "INSTANCE" in listing.stdout and "1/3" in listing.stdout and "0%" in listing.stdout
     assert "active: 2" in listing.stdout and "paused: 0" in listing.stdout
-    assert "OVERDUE" in listing.stdout  # step 1 was due at start
+    # step 1 was due at start: due, but overdue only after the grace period (spec §8)
+    assert "OVERDUE" not in listing.stdout and "(2 due, 0 overdue)" in listing.stdout
+    assert "OVERDUE" in seq("status", "--overdue-after", "0").stdout
     document = as_json(seq("status", "--restaurant", "Luigi's Trattoria", "--format", "json"))
     [row] = document["instances"]
     assert (row["restaurant"], row["current_step"], row["total_steps"], row["percentage"]) == (
@@ -125,7 +127,7 @@ def test_status_list_and_detail(seq: Callable[..., Result]) -> None:
         3,
         0,
     )
-    assert row["overdue"] is True and document["summary"]["active"] == 1
+    assert row["overdue"] is False and row["due"] is True and document["summary"]["active"] == 1
     detail = seq("status", row["id"])
     assert detail.exit_code == 0
     assert "Intro call" in detail.stdout and "Check in" in detail.stdout
@@ -139,7 +141,7 @@ def test_lifecycle_and_tasks(seq: Callable[..., Result], engine: Engine) -> None
     iid = started["results"][0]["instance_id"]
     t1, t2, _ = (t["id"] for t in tasks_of(engine, iid))
     done = seq("task", "complete", t1)
-    assert done.exit_code == 0 and f"completed task {t1}" in done.stdout
+    assert done.exit_code == 0 and f"completed task {t1[:8]}" in done.stdout  # short id (§8)
     assert "step 2 active" in done.stdout
     again = seq("task", "complete", t1)
     assert again.exit_code == 0 and "already completed; nothing to do" in again.stdout

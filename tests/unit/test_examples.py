@@ -69,8 +69,13 @@ def test_every_problem_says_where_what_and_how() -> None:
             assert problem.message and "\n" not in problem.message
 
 
+# the files the project ships: a template a user adds to sequences/ (the README tour) must
+# not change what these tests check
+SHIPPED = ("demo-booking.yaml", "follow-up.yaml", "restaurant-onboarding.yaml")
+
+
 def test_shipped_templates_are_valid_without_warnings() -> None:
-    result = validate_paths([ROOT / "sequences"])
+    result = validate_paths([ROOT / "sequences" / name for name in SHIPPED])
     assert list(result.all_problems()) == []
     keys = sorted(template.key for template in result.templates)
     assert keys == ["demo-booking", "follow-up", "restaurant-onboarding"]
