@@ -81,6 +81,30 @@ class TemplateChange:
     impact: Impact = field(default_factory=Impact)
     row: Mapping[str, Any] | None = None  # the complete desired template row (not for delete)
 
+    @property
+    def new_version(self) -> int | None:
+        """The template version this change writes (spec §9), if it records one."""
+        entry = ((self.row or {}).get("metadata") or {}).get("seqctl")
+        found = entry.get("version") if isinstance(entry, Mapping) else None
+        return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+    @property
+    def changes_content(self) -> bool:
+        """Whether the steps or the template's content change (a new version)."""
+        return self.kind in ("update", "reactivate", "adopt") and (
+            bool(self.steps) or any(f.field not in ("source", "is_active") for f in self.fields)
+        )
+
+    @property
+    def stay_on_version(self) -> int:
+        """Running instances that stay on their (now older) version after this change."""
+        return self.impact.running if self.changes_content else 0
+
+    @property
+    def migrate_command(self) -> str | None:
+        """The command that moves those instances to the new version."""
+        return f"seqctl migrate --template {self.key}" if self.stay_on_version else None
+
 
 @dataclass(frozen=True)
 class PlanOptions:
@@ -176,6 +200,8 @@ def plan_to_document(plan: Plan, *, applied: bool = False) -> dict[str, Any]:
                     "active": change.impact.active,
                     "paused": change.impact.paused,
                     "affected": False,
+                    "stay_on_version": change.stay_on_version,
+                    "migrate_command": change.migrate_command,
                 },
                 "fields": _fields(change.fields),
                 "steps": [

@@ -39,6 +39,7 @@ from .state import (
     stored_variables,
     user_metadata,
 )
+from .versions import FIRST_VERSION, next_version
 
 PLAIN_STEP_FIELDS = tuple(f for f in STEP_FIELDS if f != "metadata")
 SIMILAR = 0.6  # step names this alike (difflib ratio) are taken for a renamed step
@@ -273,6 +274,7 @@ def _template_change(
     variables = dict(spec.variables)
     digest = row_digest(row, steps, variables)
     row["metadata"][SEQCTL_KEY] = {"key": spec.key, "source": spec.source, "digest": digest}
+    row["metadata"][SEQCTL_KEY]["version"] = FIRST_VERSION
     if variables:
         row["metadata"][SEQCTL_KEY]["variables"] = variables
     locate: Callable[[int], Location] = lambda i: spec.location(f"$.steps[{i}]")  # noqa: E731
@@ -298,6 +300,11 @@ def _template_change(
     step_changes = diff_steps(steps, current.steps, refs, locate)
     if not fields and not step_changes and stored.get("digest") == digest:
         return None
+    # spec §9: one version more when the content changes (not for a moved file alone)
+    content = bool(step_changes) or any(f.field != "source" for f in fields)
+    row["metadata"][SEQCTL_KEY]["version"] = next_version(
+        stored, content or current.digest() != digest
+    )
     if kind == "update" and not current.row["is_active"] and spec.is_active:
         kind = "reactivate"
     return TemplateChange(

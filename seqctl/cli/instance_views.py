@@ -161,7 +161,7 @@ def status_lines(report: StatusReport, zone: ZoneInfo) -> list[str]:
             f"{r.current_step or '-'}/{r.total_steps}",
             f"{r.percentage}%",
             when(r.next_due, zone),
-            "OVERDUE" if r.overdue else "",
+            " ".join(filter(None, ["OVERDUE" if r.overdue else "", version_mark(r)])),
         ]
         for r in report.rows
     ]
@@ -177,6 +177,13 @@ def status_lines(report: StatusReport, zone: ZoneInfo) -> list[str]:
         extra = f" ({report.overdue} overdue)" if status == "active" and report.overdue else ""
         lines.append(f"{status}: {n}{extra}")
     return lines
+
+
+def version_mark(r: InstanceRow) -> str:
+    """``v2→v4`` for an instance running an older version of its template, else empty."""
+    if not r.outdated:
+        return ""
+    return f"v{r.instance_version or '?'}\u2192v{r.template_version}"
 
 
 def row_json(r: InstanceRow, zone: ZoneInfo) -> dict[str, Any]:
@@ -199,6 +206,9 @@ def row_json(r: InstanceRow, zone: ZoneInfo) -> dict[str, Any]:
         "assigned_to_email": r.assigned_to_email,
         "started_at": iso(r.started_at, zone),
         "ended_at": iso(r.ended_at, zone),
+        "template_version": r.instance_version,
+        "current_template_version": r.template_version,
+        "outdated": r.outdated,
     }
 
 
@@ -221,8 +231,16 @@ def detail_lines(detail: InstanceDetail, zone: ZoneInfo) -> list[str]:
         f"assigned to {r.assigned_to_email or r.assigned_to or '-'}",
         f"started     {when(r.started_at, zone)}",
         f"next due    {when(r.next_due, zone)}{'  OVERDUE' if r.overdue else ''}",
-        "",
     ]
+    if r.template_version is not None:
+        mark = version_mark(r)
+        lines.append(
+            f"version     {mark} (older than the template's; `seqctl migrate --template "
+            f"{r.template_id[:8]} --instance {r.id[:8]}` moves it)"
+            if mark
+            else f"version     v{r.instance_version or 1}"
+        )
+    lines.append("")
     lines.extend(
         table(
             ["STEP", "NAME", "TYPE", "STATUS", "DUE", "COMPLETED", "TASK"],
