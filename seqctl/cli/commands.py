@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     db_commands,
     instance_commands,
+    migrate_commands,
     sync_commands,
     template_commands,
 )
