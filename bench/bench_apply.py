@@ -8,7 +8,7 @@ and a few identical STEPS-step templates, then times, ROUNDS times each, in this
 
 - baseline: two hand-written INSERT … SELECT statements (instances, then tasks with the
   messages rendered by nested replace()) making the same rows as apply;
-- seqctl apply through the library (`seqctl.instances.apply_template`, one transaction);
+- seqctl apply through the library (`seqctl.runtime.apply.apply_template`, one transaction);
 - seqctl apply as a command (`seqctl apply --restaurants-file …`, a fresh process).
 
 Each run starts a different template, so every run really creates RESTAURANTS instances
@@ -33,10 +33,10 @@ from sqlalchemy import Connection, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from seqctl.database import make_engine  # noqa: E402
-from seqctl.instances import apply_template  # noqa: E402
-from seqctl.lookup import Organisation  # noqa: E402
-from seqctl.migrate import upgrade  # noqa: E402
+from seqctl.db.connection import make_engine  # noqa: E402
+from seqctl.db.migrate import upgrade  # noqa: E402
+from seqctl.runtime.apply import apply_template  # noqa: E402
+from seqctl.runtime.lookup import Organisation  # noqa: E402
 
 # the baseline's variables: the text columns its messages use (variable -> column)
 BASELINE_COLUMNS = {

@@ -35,9 +35,9 @@ from sqlalchemy import Connection, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from seqctl.database import make_engine  # noqa: E402
-from seqctl.migrate import upgrade  # noqa: E402
-from seqctl.status import instance_detail, list_instances  # noqa: E402
+from seqctl.db.connection import make_engine  # noqa: E402
+from seqctl.db.migrate import upgrade  # noqa: E402
+from seqctl.runtime.status import instance_detail, list_instances  # noqa: E402
 
 ORG = "0c000000-0000-0000-0000-000000000001"
 TARGET_RESTAURANT_MS = 50.0

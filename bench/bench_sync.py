@@ -34,13 +34,13 @@ import yaml
 from benchdb import DEFAULT_SERVER, temporary_database
 from sqlalchemy import Engine, event, text
 
-from seqctl.database import make_engine
-from seqctl.demo import load_demo
-from seqctl.desired import load_templates
-from seqctl.lookup import Organisation
-from seqctl.migrate import upgrade
-from seqctl.model import TemplateSpec
-from seqctl.sync import SyncOptions, sync
+from seqctl.db.connection import make_engine
+from seqctl.db.demo import load_demo
+from seqctl.db.migrate import upgrade
+from seqctl.runtime.lookup import Organisation
+from seqctl.sync.apply_plan import SyncOptions, sync
+from seqctl.sync.inputs import load_templates
+from seqctl.templates.spec import TemplateSpec
 
 TYPES = ("call", "email", "text", "internal_activity", "social_message")
 

@@ -13,7 +13,7 @@ from alembic.operations import Operations, ops
 from sqlalchemy import Table
 from sqlalchemy.schema import DropTable
 
-from seqctl.migrate import LOCK_DOWN_VERSION_TABLE_SQL, PREPARE_VERSION_TABLE_SQL, VerbatimSQL
+from seqctl.db.migrate import LOCK_DOWN_VERSION_TABLE_SQL, PREPARE_VERSION_TABLE_SQL, VerbatimSQL
 
 config = context.config
 version_table = config.get_main_option("version_table") or "seqctl_alembic_version"

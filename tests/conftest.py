@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from seqctl.database import make_engine
+from seqctl.db.connection import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
@@ -50,7 +50,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if _answers(local):
         yield local
         return
-    from seqctl.embedded import EmbeddedServer
+    from seqctl.db.embedded import EmbeddedServer
 
     server = EmbeddedServer(tmp_path_factory.mktemp("embedded") / ".seqctl")
     with server.running() as url:
@@ -77,7 +77,7 @@ def drop_database(server_url: str, name: str) -> None:
 @pytest.fixture(scope="session")
 def migrated_template(server_url: str) -> Iterator[str]:
     """A database migrated to head, used as the template of each test database."""
-    from seqctl.migrate import upgrade
+    from seqctl.db.migrate import upgrade
 
     name = create_database(server_url)
     engine = make_engine(url_with_database(server_url, name))
@@ -114,7 +114,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def demo_org(engine: Engine) -> str:
     """Loads the demo data; returns the demo organisation's id."""
-    from seqctl.demo import load_demo
+    from seqctl.db.demo import load_demo
 
     with engine.begin() as conn:
         return str(load_demo(conn)["organisation_id"])

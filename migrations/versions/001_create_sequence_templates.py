@@ -9,7 +9,7 @@ Revises: None
 
 from alembic import op
 
-from seqctl.preexisting import DROP_UUID_FUNCTION_SQL, PREEXISTING_SQL
+from seqctl.db.preexisting import DROP_UUID_FUNCTION_SQL, PREEXISTING_SQL
 
 revision = "001"
 down_revision = None

@@ -24,7 +24,7 @@ from ..errors import SeqctlError, UsageError
 from ..inert import inert, inert_text
 
 if TYPE_CHECKING:
-    from ..database import Database
+    from ..db.connection import Database
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -280,7 +280,7 @@ def open_db(
     under row level security as the acting user says so with ``acting_user=True``; every
     other command refuses an acting user (exit 64) rather than silently ignoring it.
     """
-    from ..database import open_database, require_migrated
+    from ..db.connection import open_database, require_migrated
 
     settings = state(ctx).settings
     if settings.user and not acting_user:

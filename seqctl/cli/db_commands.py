@@ -11,7 +11,7 @@ from ..errors import Refused
 from .app import OutputFormat, app, emit_json, err, open_db, out
 
 if TYPE_CHECKING:
-    from ..migrate import Loss
+    from ..db.migrate import Loss
 
 db_app = typer.Typer(
     help="Database migrations (Alembic revisions 001–004 of the design document, 005 the "
@@ -31,7 +31,7 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision (001–005 or head).")] = "head",
 ) -> None:
     """Apply migrations up to REVISION (default: head), in one transaction."""
-    from ..migrate import current, upgrade
+    from ..db.migrate import current, upgrade
 
     with open_db(ctx, require_schema=False, migrate_embedded=False) as db, db.begin() as conn:
         before = current(conn)
@@ -79,8 +79,8 @@ def db_downgrade(
     templates or steps, or unlink tasks, lists them per organisation first and needs --yes
     or a terminal's confirmation.
     """
+    from ..db.migrate import current, downgrade, downgrade_losses, revisions
     from ..errors import UsageError
-    from ..migrate import current, downgrade, downgrade_losses, revisions
 
     known = ["base", *(rev for rev, _down, _doc in revisions())]
     if revision not in known and not (revision[:1] == "-" and revision[1:].isdigit()):
@@ -155,8 +155,8 @@ def db_current(
     ),
 ) -> None:
     """Print the database's migration revision (empty: not migrated)."""
-    from ..database import HEAD_REVISION
-    from ..migrate import current
+    from ..db.connection import HEAD_REVISION
+    from ..db.migrate import current
 
     with open_db(ctx, require_schema=False) as db, db.connect() as conn:
         revision = current(conn)
@@ -185,9 +185,9 @@ def db_sql(
 
       seqctl db sql base:head | psql -v ON_ERROR_STOP=1 "$DATABASE_URL"
     """
+    from ..db.migrate import offline_sql
+    from ..db.migrate import revisions as all_revisions
     from ..errors import UsageError
-    from ..migrate import offline_sql
-    from ..migrate import revisions as all_revisions
 
     start, sep, end = revisions.partition(":")
     if not sep or not start or not end:
@@ -221,7 +221,7 @@ def demo(
 
       seqctl sync sequences/ && seqctl apply -t restaurant-onboarding -r "Luigi's Trattoria"
     """
-    from ..demo import load_demo
+    from ..db.demo import load_demo
 
     with open_db(ctx) as db, db.begin() as conn:
         summary = load_demo(conn)

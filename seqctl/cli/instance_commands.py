@@ -31,7 +31,7 @@ from .app import (
 if TYPE_CHECKING:  # the database layer loads only when a command runs (start-up time)
     from sqlalchemy import Connection
 
-    from ..lookup import Organisation
+    from ..runtime.lookup import Organisation
 
 MAX_LIMIT = 2**63 - 1  # PostgreSQL's bigint: a larger LIMIT is a usage error, not SQL's
 PROGRESS_THRESHOLD = 20  # restaurants; fewer than this show no progress bar
@@ -55,8 +55,8 @@ class Status(StrEnum):
 @contextlib.contextmanager
 def _transaction(ctx: typer.Context) -> Iterator[tuple[Connection, Organisation]]:
     """One transaction; with an acting user (--as-user), under row level security as them."""
-    from ..database import act_as_user
-    from ..lookup import resolve_organisation
+    from ..db.connection import act_as_user
+    from ..runtime.lookup import resolve_organisation
 
     settings = state(ctx).settings
     with open_db(ctx, acting_user=True) as db, db.begin() as conn:
@@ -166,7 +166,7 @@ def apply(
 
       seqctl apply -t restaurant-onboarding --restaurants-file leads.txt --dry-run
     """
-    from ..instances import UnknownRestaurants, apply_template
+    from ..runtime.apply import UnknownRestaurants, apply_template
     from . import instance_views as views
 
     refs = list(restaurant or []) + (
@@ -271,7 +271,7 @@ def status(
 
       seqctl status 0b9c6a4e-…   (one instance: its steps and the active task's message)
     """
-    from ..status import instance_detail, list_instances
+    from ..runtime.status import instance_detail, list_instances
     from . import instance_views as views
 
     settings = state(ctx).settings
@@ -305,7 +305,7 @@ def status(
 
 
 def _lifecycle(ctx: typer.Context, action: str, ids: list[str], format: OutputFormat) -> int:
-    from ..lifecycle import transition
+    from ..runtime.lifecycle import transition
     from . import instance_views as views
 
     settings = state(ctx).settings
@@ -360,7 +360,7 @@ app.add_typer(task_app, name="task")
 
 
 def _tasks(ctx: typer.Context, ids: list[str], skip: bool, format: OutputFormat) -> int:
-    from ..progression import complete_tasks, skip_tasks
+    from ..runtime.progression import complete_tasks, skip_tasks
     from . import instance_views as views
 
     settings = state(ctx).settings
@@ -403,9 +403,9 @@ def advance(
 
     Example:  */5 * * * *  seqctl advance --all-organisations
     """
-    from ..database import act_as_user
-    from ..lookup import resolve_organisation
-    from ..progression import advance as reconcile
+    from ..db.connection import act_as_user
+    from ..runtime.lookup import resolve_organisation
+    from ..runtime.progression import advance as reconcile
     from . import instance_views as views
 
     settings = state(ctx).settings

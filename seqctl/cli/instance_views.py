@@ -12,10 +12,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..inert import inert
-from ..instances import ApplyReport, InstancePreview
-from ..lifecycle import Transition
-from ..progression import AdvanceReport, Move, TaskOutcome
-from ..status import InstanceDetail, InstanceRow, StatusReport, StepLine
+from ..runtime.apply import ApplyReport, InstancePreview
+from ..runtime.lifecycle import Transition
+from ..runtime.progression import AdvanceReport, Move, TaskOutcome
+from ..runtime.status import InstanceDetail, InstanceRow, StatusReport, StepLine
 
 
 def when(moment: datetime | None, zone: ZoneInfo) -> str:

@@ -16,7 +16,7 @@ from .app import app, emit_json, err, not_empty, out, state
 from .instance_commands import _transaction
 
 if TYPE_CHECKING:
-    from ..migrate_instances import Migration
+    from ..runtime.migrate_instances import Migration
 
 
 class MigrateFormat(StrEnum):
@@ -88,7 +88,7 @@ def migrate(
 
       seqctl migrate -t restaurant-onboarding -r "Luigi's Trattoria" --yes
     """
-    from ..migrate_instances import apply_migration, plan_migration
+    from ..runtime.migrate_instances import apply_migration, plan_migration
     from . import migrate_views as views
 
     if restaurant and instance:

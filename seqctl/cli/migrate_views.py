@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..inert import inert
-from ..migrate_instances import (
+from ..runtime.migrate_instances import (
     ADDED,
     CHANGED,
     DONE,

@@ -12,22 +12,22 @@ import typer
 
 from ..errors import Refused, UsageError
 from ..inert import inert
-from ..model import TemplateSpec
-from ..plan import Plan
+from ..sync.plan import Plan
+from ..templates.spec import TemplateSpec
 from .app import OutputFormat, app, emit_json, err, open_db, out, state, stdout_is_terminal
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from ..config import Settings
-    from ..lookup import Organisation
-    from ..sync import Confirm
+    from ..runtime.lookup import Organisation
+    from ..sync.apply_plan import Confirm
 
 DEFAULT_PATH = Path("sequences")
 
 
 class PlanFormat(StrEnum):
-    """The formats of ``seqctl.plan_render.RENDERERS`` (a test keeps the two equal)."""
+    """The formats of ``seqctl.sync.plan_formats.RENDERERS`` (a test keeps the two equal)."""
 
     text = "text"
     json = "json"
@@ -81,8 +81,13 @@ def _organisation(conn: Connection, settings: Settings) -> tuple[Organisation, s
     not a member of ``--org`` is told so, by name), then this transaction switches to row
     level security as that user, or refuses (exit 64) where the database cannot.
     """
-    from ..database import switch_to_user
-    from ..lookup import require_member, resolve_organisation, resolve_user, user_organisation
+    from ..db.connection import switch_to_user
+    from ..runtime.lookup import (
+        require_member,
+        resolve_organisation,
+        resolve_user,
+        user_organisation,
+    )
 
     if not settings.user:
         return resolve_organisation(conn, settings.org), None
@@ -126,14 +131,14 @@ def _lock_timeout(value: float | None) -> float | None:
 
 
 def _render(plan: Plan, fmt: PlanFormat, *, applied: bool) -> None:
-    from ..plan_render import RENDERERS
+    from ..sync.plan_formats import RENDERERS
 
     colour = fmt is PlanFormat.text and stdout_is_terminal()
     out(RENDERERS[fmt.value](plan, applied, colour), colour=colour)
 
 
 def _load(paths: list[Path] | None) -> list[TemplateSpec]:
-    from ..desired import load_templates
+    from ..sync.inputs import load_templates
 
     templates, warnings = load_templates(paths or [DEFAULT_PATH])
     for warning in warnings:
@@ -174,10 +179,10 @@ def plan_command(
 
       seqctl plan --detailed-exitcode --out plan.json && echo "no changes"
     """
-    from ..plan import PlanOptions, plan_to_document
-    from ..scope import scope_of
-    from ..state import begin_snapshot
-    from ..sync import make_plan
+    from ..sync.actual import begin_snapshot
+    from ..sync.apply_plan import make_plan
+    from ..sync.plan import PlanOptions, plan_to_document
+    from ..sync.scope import scope_of
 
     if out_file is not None:
         _writable_file(out_file)
@@ -259,10 +264,10 @@ def sync_command(
 
       seqctl plan --out plan.json && seqctl sync --plan plan.json
     """
-    from ..database import switch_to_user
-    from ..lookup import require_member, resolve_organisation, resolve_user
-    from ..scope import scope_of
-    from ..sync import SyncOptions, sync, sync_saved_plan
+    from ..db.connection import switch_to_user
+    from ..runtime.lookup import require_member, resolve_organisation, resolve_user
+    from ..sync.apply_plan import SyncOptions, sync, sync_saved_plan
+    from ..sync.scope import scope_of
 
     if plan_file is not None and (paths or prune or adopt or allow_empty or dry_run):
         raise UsageError(
@@ -320,7 +325,7 @@ def sync_command(
 
 
 def _warn_missing_columns(conn: Connection, templates: list[TemplateSpec], org_id: str) -> None:
-    from ..render_check import missing_column_warnings
+    from ..sync.render_check import missing_column_warnings
 
     for warning in missing_column_warnings(conn, templates, org_id):
         err(f"warning: {warning}")
@@ -329,7 +334,7 @@ def _warn_missing_columns(conn: Connection, templates: list[TemplateSpec], org_i
 def _export_variables(text: str | None, out_dir: Path, *, force: bool, write: bool) -> None:
     """Write the declared variables next to the exported templates (as for templates:
     unchanged when equal, a different file only with --force)."""
-    from ..template_files import DECLARED_FILE
+    from ..templates.files import DECLARED_FILE
 
     if text is None:
         return
@@ -351,7 +356,7 @@ def _export_variables(text: str | None, out_dir: Path, *, force: bool, write: bo
 
 
 def _read_plan(path: Path) -> Plan:
-    from ..desired import read_plan_file
+    from ..sync.inputs import read_plan_file
 
     return read_plan_file(path)
 
@@ -369,7 +374,7 @@ def _confirmer(yes: bool) -> Confirm:
                 "terminal is attached to confirm it",
                 hint="review with `seqctl plan --prune`, then run `seqctl sync --prune --yes`",
             )
-        from ..plan_render import render_text
+        from ..sync.plan_formats import render_text
 
         colour = sys.stderr.isatty()
         err(render_text(plan, False, colour), colour=colour)
@@ -404,8 +409,8 @@ def export_command(
 
       seqctl validate sequences/ && seqctl sync --adopt sequences/
     """
-    from ..export import export_templates, export_variables, write_export
-    from ..state import begin_snapshot, read_state
+    from ..sync.actual import begin_snapshot, read_state
+    from ..sync.export import export_templates, export_variables, write_export
 
     _out_directory(out_dir)
     with open_db(ctx, acting_user=True) as db, db.begin() as conn:

@@ -54,9 +54,9 @@ def validate(
 
       seqctl validate sequences/restaurant-onboarding.yaml --format json
     """
-    from ..reporting import REPORTERS
-    from ..template_files import DEFAULT_PATH
-    from ..validate import validate_paths
+    from ..templates.files import DEFAULT_PATH
+    from ..templates.problem_formats import REPORTERS
+    from ..templates.validate import validate_paths
 
     chosen = format or (
         ValidateFormat.github
@@ -76,6 +76,6 @@ def schema() -> None:
 
       # yaml-language-server: $schema=../schemas/sequence-template.schema.json
     """
-    from ..schema import schema_text
+    from ..templates.schema import schema_text
 
     out(schema_text().rstrip("\n"))

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from seqctl.lifecycle import pause
-from seqctl.progression import complete_tasks
+from seqctl.runtime.lifecycle import pause
+from seqctl.runtime.progression import complete_tasks
 
 from .sync_helpers import Run, step, write_template
 

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Engine, text
 
-from seqctl.demo import demo_id
+from seqctl.db.demo import demo_id
 
 from ..conftest import Result
 

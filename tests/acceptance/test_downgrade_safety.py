@@ -14,8 +14,8 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from seqctl.database import make_engine
-from seqctl.migrate import current
+from seqctl.db.connection import make_engine
+from seqctl.db.migrate import current
 
 from ..conftest import Result
 from ..db import catalog

@@ -27,7 +27,7 @@ def seqctl(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def server_running(cwd: Path) -> bool:
-    from seqctl.embedded import EmbeddedServer
+    from seqctl.db.embedded import EmbeddedServer
 
     old = Path.cwd()
     os.chdir(cwd)
@@ -53,7 +53,7 @@ def test_embedded_default_migrates_and_stops(tmp_path: Path) -> None:
 def test_a_killed_run_does_not_block_the_next(tmp_path: Path) -> None:
     script = textwrap.dedent("""
         import os, signal
-        from seqctl.embedded import EmbeddedServer
+        from seqctl.db.embedded import EmbeddedServer
         with EmbeddedServer().running():
             os.kill(os.getpid(), signal.SIGKILL)
     """)

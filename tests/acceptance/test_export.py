@@ -10,8 +10,8 @@ import pytest
 import yaml
 from sqlalchemy import Engine
 
-from seqctl.demo import demo_id
-from seqctl.export import SCHEMA_COMMENT, slugify
+from seqctl.db.demo import demo_id
+from seqctl.sync.export import SCHEMA_COMMENT, slugify
 
 from .sync_helpers import (
     Run,

@@ -13,12 +13,12 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, event, text
 
-from seqctl import sync as sync_module
 from seqctl.errors import DatabaseError
-from seqctl.lookup import Organisation
-from seqctl.model import Location, StepSpec, TemplateSpec
-from seqctl.plan import Plan
-from seqctl.sync import SyncOptions, lock_key, sync
+from seqctl.runtime.lookup import Organisation
+from seqctl.sync.apply_plan import SyncOptions, lock_key, sync
+from seqctl.sync.apply_plan import apply_plan as sync_module
+from seqctl.sync.plan import Plan
+from seqctl.templates.spec import Location, StepSpec, TemplateSpec
 
 from .sync_helpers import (
     SEQUENCES,

@@ -138,8 +138,8 @@ def test_validate_imports_neither_sqlalchemy_nor_jsonschema() -> None:
     code = (
         "import sys\n"
         "from seqctl.cli import template_commands\n"
-        "from seqctl.validate import validate_paths\n"
-        "from seqctl.reporting import REPORTERS\n"
+        "from seqctl.templates.validate import validate_paths\n"
+        "from seqctl.templates.problem_formats import REPORTERS\n"
         f"REPORTERS['json'](validate_paths([{str(ROOT / 'sequences')!r}]))\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'jsonschema')]\n"
         "assert not heavy, heavy\n"

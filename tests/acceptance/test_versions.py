@@ -101,7 +101,7 @@ def test_status_marks_instances_on_an_older_version(run: Run, engine: Engine) ->
 
 
 def test_outdated_instance_counts(run: Run, engine: Engine, demo_org: str) -> None:
-    from seqctl.versions import outdated_instance_counts
+    from seqctl.db.versions import outdated_instance_counts
 
     write_template("onb", "Onboarding", STEPS)
     run("sync")

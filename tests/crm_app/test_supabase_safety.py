@@ -12,10 +12,10 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from seqctl.migrate import VERSION_SCHEMA, VERSION_TABLE
-from seqctl.model import Location
-from seqctl.references import References
-from seqctl.state import Reference
+from seqctl.db.migrate import VERSION_SCHEMA, VERSION_TABLE
+from seqctl.sync.actual import Reference
+from seqctl.sync.references import References
+from seqctl.templates.spec import Location
 
 from ..conftest import Result
 from ..db import catalog

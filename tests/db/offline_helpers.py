@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from seqctl.migrate import revisions
+from seqctl.db.migrate import revisions
 
 from ..conftest import create_database, drop_database, url_with_database
 

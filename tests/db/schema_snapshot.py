@@ -13,8 +13,8 @@ from typing import Any
 
 import psycopg
 
-from seqctl.database import make_engine
-from seqctl.migrate import current
+from seqctl.db.connection import make_engine
+from seqctl.db.migrate import current
 
 Snapshot = dict[str, dict[tuple[Any, ...], Any]]
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from seqctl.demo import ORGANISATION, demo_id
-from seqctl.lookup import Organisation
+from seqctl.db.demo import ORGANISATION, demo_id
+from seqctl.runtime.lookup import Organisation
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
 

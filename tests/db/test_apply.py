@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, text
 
-from seqctl.database import make_engine
-from seqctl.demo import demo_id
+from seqctl.db.connection import make_engine
+from seqctl.db.demo import demo_id
 from seqctl.errors import NotFound, Refused
-from seqctl.instances import UnknownRestaurants, apply_template
+from seqctl.runtime.apply import UnknownRestaurants, apply_template
 
 from .sequences_helpers import (
     ALEX,

@@ -9,10 +9,10 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from seqctl import tables
-from seqctl.database import make_engine
-from seqctl.demo import ORGANISATION, demo_id, load_demo
-from seqctl.migrate import downgrade, upgrade
+from seqctl.db import tables
+from seqctl.db.connection import make_engine
+from seqctl.db.demo import ORGANISATION, demo_id, load_demo
+from seqctl.db.migrate import downgrade, upgrade
 
 from . import catalog
 from .sequences_helpers import LUIGI, S, make_template

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from alembic.script import ScriptDirectory
 
-from seqctl.migrate import alembic_config
+from seqctl.db.migrate import alembic_config
 
 from ..conftest import ROOT, Result
 from .offline_helpers import psql, psql_ok, revision_points, scratch_databases
@@ -117,7 +117,7 @@ def test_migration_sql_is_printed_verbatim() -> None:
 
 
 def _printed(revision_range: str) -> str:
-    from seqctl.migrate import offline_sql
+    from seqctl.db.migrate import offline_sql
 
     start, end = (_resolve(p) for p in revision_range.split(":"))
     return offline_sql(revision_range, downgrade_sql=POINTS.index(start) > POINTS.index(end))

@@ -17,8 +17,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from seqctl.migrate import VERSION_TABLE
-from seqctl.preexisting import PREEXISTING_SQL
+from seqctl.db.migrate import VERSION_TABLE
+from seqctl.db.preexisting import PREEXISTING_SQL
 
 from ..conftest import ROOT, Result
 from .offline_helpers import psql_ok, scratch_databases

@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import psycopg
 
-from seqctl.database import make_engine
-from seqctl.migrate import VERSION_TABLE, upgrade
-from seqctl.preexisting import PREEXISTING_SQL, UUID_FUNCTION_MARK
+from seqctl.db.connection import make_engine
+from seqctl.db.migrate import VERSION_TABLE, upgrade
+from seqctl.db.preexisting import PREEXISTING_SQL, UUID_FUNCTION_MARK
 
 from ..conftest import Result
 from . import catalog

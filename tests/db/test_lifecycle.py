@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, text
 
-from seqctl import lifecycle
 from seqctl.errors import NotFound, Refused
-from seqctl.instances import apply_template
+from seqctl.runtime import lifecycle
+from seqctl.runtime.apply import apply_template
 
 from .sequences_helpers import (
     LUIGI,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from seqctl.database import HEAD_REVISION, make_engine
-from seqctl.migrate import current, downgrade, offline_sql, revisions, upgrade
-from seqctl.preexisting import PREEXISTING_TABLES
+from seqctl.db.connection import HEAD_REVISION, make_engine
+from seqctl.db.migrate import current, downgrade, offline_sql, revisions, upgrade
+from seqctl.db.preexisting import PREEXISTING_TABLES
 
 from . import catalog
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from seqctl import lifecycle, progression
-from seqctl.database import make_engine
+from seqctl.db.connection import make_engine
 from seqctl.errors import NotFound, Refused, UsageError
-from seqctl.instances import apply_template
+from seqctl.runtime import lifecycle, progression
+from seqctl.runtime.apply import apply_template
 
 from .sequences_helpers import (
     LUIGI,

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from seqctl.instances import apply_template
-from seqctl.lookup import Organisation
+from seqctl.runtime.apply import apply_template
+from seqctl.runtime.lookup import Organisation
 
 T0 = datetime(2025, 1, 16, 1, 0, tzinfo=UTC)  # Thursday 16 January, 14:00 in Auckland
 ZONE = "Pacific/Auckland"

@@ -158,7 +158,7 @@ def test_seqctl_act_as_is_subject_to_rls(seeded: str) -> None:
     """What `--as-user` uses: the `authenticated` role with the user's JWT claims."""
     from sqlalchemy import text
 
-    from seqctl.database import Database, make_engine
+    from seqctl.db.connection import Database, make_engine
 
     database = Database(make_engine(seeded), seeded)
     try:

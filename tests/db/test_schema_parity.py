@@ -24,12 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from seqctl.demo import MESSAGE_TEMPLATES, TASK_TEMPLATES, demo_id
-from seqctl.lookup import Organisation
-from seqctl.model import DELAY_UNITS, PRIORITIES, STEP_TYPES, StepSpec, TemplateSpec
-from seqctl.schema import load_schema, schema_checker, schema_validator
-from seqctl.state import read_state
-from seqctl.sync import make_plan, sync
+from seqctl.db.demo import MESSAGE_TEMPLATES, TASK_TEMPLATES, demo_id
+from seqctl.runtime.lookup import Organisation
+from seqctl.sync.actual import read_state
+from seqctl.sync.apply_plan import make_plan, sync
+from seqctl.templates.schema import load_schema, schema_checker, schema_validator
+from seqctl.templates.spec import DELAY_UNITS, PRIORITIES, STEP_TYPES, StepSpec, TemplateSpec
 
 INT_MAX = 2**31 - 1
 SCHEMA = load_schema()

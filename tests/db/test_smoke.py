@@ -1,10 +1,10 @@
 from sqlalchemy import Engine, func, select
 
-from seqctl import tables
+from seqctl.db import tables
 
 
 def test_demo_loads_and_is_idempotent(engine: Engine, demo_org: str) -> None:
-    from seqctl.demo import load_demo
+    from seqctl.db.demo import load_demo
 
     with engine.begin() as conn:
         load_demo(conn)

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event, text
 
-from seqctl import lifecycle, progression
 from seqctl.errors import NotFound
-from seqctl.instances import apply_template
-from seqctl.status import instance_detail, list_instances
+from seqctl.runtime import lifecycle, progression
+from seqctl.runtime.apply import apply_template
+from seqctl.runtime.status import instance_detail, list_instances
 
 from .sequences_helpers import (
     ALEX,

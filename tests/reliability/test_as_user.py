@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine, text
 
-from seqctl.database import Database, act_as
-from seqctl.status import list_instances
+from seqctl.db.connection import Database, act_as
+from seqctl.runtime.status import list_instances
 
 from ..conftest import Result
 from ..db.sequences_helpers import ALEX, LUIGI, S, make_template

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
-from seqctl.database import make_engine
-from seqctl.migrate import downgrade, upgrade
+from seqctl.db.connection import make_engine
+from seqctl.db.migrate import downgrade, upgrade
 
 from ..db import catalog
 

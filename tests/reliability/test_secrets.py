@@ -63,7 +63,7 @@ def test_internal_error_traceback_is_redacted(cli: Cli, monkeypatch: pytest.Monk
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"could not use {url} (password={SECRET})")
 
-    monkeypatch.setattr("seqctl.database.make_engine", explode)
+    monkeypatch.setattr("seqctl.db.connection.make_engine", explode)
     result = cli("--debug", "--database-url", url, "db", "current")
     assert result.exit_code == 1
     assert "Traceback" in result.stderr

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine
 
-from seqctl.sync import lock_key
+from seqctl.sync.apply_plan import lock_key
 
 from ..acceptance.sync_helpers import dump, step, templates, write_template
 from ..conftest import Result

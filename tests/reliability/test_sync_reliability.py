@@ -84,7 +84,7 @@ def test_syncs_of_two_organisations_do_not_wait_for_each_other(
         conn.execute(text("INSERT INTO organisations (name) VALUES ('Second Org')"))
     folder = _version(tmp_path / "v", "v", n=2)
     with psycopg.connect(database_url) as holder:  # hold the demo organisation's sync lock
-        from seqctl.sync import lock_key
+        from seqctl.sync.apply_plan import lock_key
 
         holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(demo_org),))
         started = time.monotonic()

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from seqctl.database import HEAD_REVISION
-from seqctl.migrate import VERSION_SCHEMA, VERSION_TABLE_QUALIFIED
+from seqctl.db.connection import HEAD_REVISION
+from seqctl.db.migrate import VERSION_SCHEMA, VERSION_TABLE_QUALIFIED
 
 from ..acceptance.sync_helpers import write_template
 from ..conftest import Result
@@ -139,7 +139,7 @@ def test_valid_url_password_is_never_printed_even_by_a_bug(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"bad credentials {SECRET} for alex")
 
-    monkeypatch.setattr("seqctl.database.make_engine", explode)
+    monkeypatch.setattr("seqctl.db.connection.make_engine", explode)
     result = cli("--debug", "--database-url", url, "db", "current")
     assert result.exit_code == 1
     assert "Traceback" in result.stderr
@@ -280,7 +280,7 @@ def test_sync_as_user_writes_only_their_own_organisation(
         created_by = conn.execute(
             text("SELECT created_by::text FROM sequence_templates WHERE name = 'Shared Flow'")
         ).scalar()
-    from seqctl.demo import demo_id
+    from seqctl.db.demo import demo_id
 
     assert created_by == demo_id("user", "alex@demo.example")
     # updates, step changes and a prune work under RLS too
@@ -571,7 +571,7 @@ def uuid_spellings(value: str) -> list[str]:
 @pytest.fixture
 def running(cli: Cli, database_url: str, engine: Engine, demo_org: str) -> dict[str, str]:
     """One running instance of a template; the ids every command can be given."""
-    from seqctl.demo import demo_id
+    from seqctl.db.demo import demo_id
 
     template = make_template(engine, demo_org, "Alpha Flow", [S("Call them"), S("Email them")])
     started = cli(

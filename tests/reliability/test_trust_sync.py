@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
-from seqctl.state import signature
+from seqctl.sync.actual import signature
 
 from ..acceptance.sync_helpers import (
     SEQUENCES,

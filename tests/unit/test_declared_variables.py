@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from seqctl.declared import declared_file_for, load_schema
-from seqctl.validate import validate_bytes, validate_paths
-from seqctl.variables import KNOWN_VARIABLES
+from seqctl.templates.declared import declared_file_for, load_schema
+from seqctl.templates.validate import validate_bytes, validate_paths
+from seqctl.templates.variables import KNOWN_VARIABLES
 
 TEMPLATE = """\
 name: Demo booking

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from seqctl.validate import validate_paths
+from seqctl.templates.validate import validate_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "tests" / "examples"
@@ -83,8 +83,8 @@ def test_shipped_templates_are_valid_without_warnings() -> None:
 
 
 def test_shipped_templates_use_demo_templates_and_variables() -> None:
-    from seqctl.demo import MESSAGE_TEMPLATES, TASK_TEMPLATES
-    from seqctl.variables import find_variables
+    from seqctl.db.demo import MESSAGE_TEMPLATES, TASK_TEMPLATES
+    from seqctl.templates.variables import find_variables
 
     task_names = {name for name, *_ in TASK_TEMPLATES}
     message_names = {name for name, *_ in MESSAGE_TEMPLATES}

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from seqctl import loader
 from seqctl.errors import UsageError
-from seqctl.loader import MAX_DEPTH, MAX_FILE_BYTES, LoadedFile, load_bytes, load_file
-from seqctl.model import Location
-from seqctl.problems import member_path, parent_path
-from seqctl.template_files import default_key, find_template_files
+from seqctl.templates import loader
+from seqctl.templates.files import default_key, find_template_files
+from seqctl.templates.loader import MAX_DEPTH, MAX_FILE_BYTES, LoadedFile, load_bytes, load_file
+from seqctl.templates.problems import member_path, parent_path
+from seqctl.templates.spec import Location
 
 TEMPLATE = b"""\
 # a comment

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from seqctl.errors import Conflict, InvalidInput, Refused
-from seqctl.lookup import Organisation
-from seqctl.model import Location, StepSpec, TemplateSpec
-from seqctl.plan import Plan, PlanOptions, plan_from_document, plan_to_document
-from seqctl.plan_render import RENDERERS
-from seqctl.planner import build_plan
-from seqctl.state import STEP_FIELDS, ActualState, ActualStep, ActualTemplate, Reference
+from seqctl.runtime.lookup import Organisation
+from seqctl.sync.actual import STEP_FIELDS, ActualState, ActualStep, ActualTemplate, Reference
+from seqctl.sync.diff import build_plan
+from seqctl.sync.plan import Plan, PlanOptions, plan_from_document, plan_to_document
+from seqctl.sync.plan_formats import RENDERERS
+from seqctl.templates.spec import Location, StepSpec, TemplateSpec
 
 ORG = Organisation("00000000-0000-4000-8000-000000000001", "Acme")
 NOW = 1_735_689_600_000_000  # updated_at, µs since the epoch

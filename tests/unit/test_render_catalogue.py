@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from seqctl.declared import Declared
-from seqctl.rendering import (
+from seqctl.templates.declared import Declared
+from seqctl.templates.rendering import (
     CATALOGUE,
     RESTAURANT_COLUMNS,
     Today,
@@ -28,7 +28,7 @@ from seqctl.rendering import (
     to_fixed,
     variable_values,
 )
-from seqctl.variables import KNOWN_VARIABLES
+from seqctl.templates.variables import KNOWN_VARIABLES
 
 TODAY = Today(date(2025, 1, 16), "Pacific/Auckland")  # a Thursday
 

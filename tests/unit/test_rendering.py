@@ -7,8 +7,8 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seqctl.rendering import Today, compile_message, render, variable_values
-from seqctl.variables import KNOWN_VARIABLES
+from seqctl.templates.rendering import Today, compile_message, render, variable_values
+from seqctl.templates.variables import KNOWN_VARIABLES
 
 LUIGI = {
     "name": "Luigi's Trattoria",

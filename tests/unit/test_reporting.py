@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from seqctl.problems import FileResult, Problem, ValidationResult
-from seqctl.reporting import REPORTERS, github_line, render_json, summary, text_line
+from seqctl.templates.problem_formats import REPORTERS, github_line, render_json, summary, text_line
+from seqctl.templates.problems import FileResult, Problem, ValidationResult
 
 ERROR = Problem("error", "s/a.yaml", 7, 5, "$.steps[0].delay_value", "-1 is less than 0", "use 0")
 WARNING = Problem("warning", "s/b.yaml", 2, 1, "$.name", "odd\nname")

@@ -11,14 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seqctl.schema import (
+from seqctl.templates.schema import (
     _jsonschema_checker,
     load_schema,
     schema_checker,
     schema_text,
     schema_validator,
 )
-from seqctl.schema_check import UnsupportedSchema, compile_schema, did_you_mean
+from seqctl.templates.schema_check import UnsupportedSchema, compile_schema, did_you_mean
 
 BASE: dict[str, Any] = {"name": "Abc", "steps": [{"name": "Abc", "type": "call"}]}
 INT_MAX = 2**31 - 1

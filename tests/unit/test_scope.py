@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from seqctl.config import find_project_root, project_path, project_root
-from seqctl.scope import Scope, scope_of, stored_source
+from seqctl.sync.scope import Scope, scope_of, stored_source
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seqctl.errors import UsageError
-from seqctl.model import Location, StepSpec
-from seqctl.problems import FileResult
-from seqctl.validate import load_templates, validate_bytes, validate_paths
+from seqctl.templates.problems import FileResult
+from seqctl.templates.spec import Location, StepSpec
+from seqctl.templates.validate import load_templates, validate_bytes, validate_paths
 
 STEP = "  - name: Intro call\n    type: call\n"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seqctl.variables import (
+from seqctl.templates.variables import (
     KNOWN_VARIABLES,
     Variable,
     find_variables,

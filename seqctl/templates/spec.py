@@ -1,0 +1,117 @@
+"""The desired state: templates as read from YAML files, with defaults applied.
+
+This is what the loader/validator produces and what the planner consumes. It knows
+nothing of YAML or of the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+STEP_TYPES = ("internal_activity", "social_message", "text", "email", "call", "demo_meeting")
+PRIORITIES = ("low", "medium", "high")
+DELAY_UNITS = ("minutes", "hours", "days")
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a source file; line and column are 1-based."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    step_order: int
+    name: str
+    type: str
+    priority: str = "medium"
+    description: str | None = None
+    delay_value: int = 0
+    delay_unit: str = "days"
+    task_template: str | None = None
+    message_template: str | None = None
+    custom_message: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    subject_line: str | None = None  # revision 005: the subject of an email step's task
+
+    def normalised(self) -> dict[str, Any]:
+        # subject_line only when set: digests of steps without one stay as before 005
+        subject = {} if self.subject_line is None else {"subject_line": self.subject_line}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "priority": self.priority,
+            "description": self.description,
+            "delay_value": self.delay_value,
+            "delay_unit": self.delay_unit,
+            "task_template": self.task_template,
+            "message_template": self.message_template,
+            "custom_message": self.custom_message,
+            **subject,
+            "metadata": dict(self.metadata),
+        }
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    key: str
+    name: str
+    steps: tuple[StepSpec, ...]
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    is_active: bool = True
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    source: str = ""
+    locations: Mapping[str, Location] = field(default_factory=dict, compare=False)
+    # the declared variables that apply to the file (seqctl.templates.declared): name -> declaration
+    variables: Mapping[str, Any] = field(default_factory=dict)
+
+    def normalised(self) -> dict[str, Any]:
+        """The content that defines the template, defaults applied, as plain JSON data."""
+        return {
+            "key": self.key,
+            "name": self.name,
+            "description": self.description,
+            "tags": list(self.tags),
+            "is_active": self.is_active,
+            "metadata": dict(self.metadata),
+            "steps": [step.normalised() for step in self.steps],
+            **({"variables": dict(self.variables)} if self.variables else {}),
+        }
+
+    @property
+    def digest(self) -> str:
+        return content_digest(self.normalised())
+
+    def location(self, json_path: str = "$") -> Location:
+        """The source position of ``json_path``, or of its closest recorded ancestor."""
+        path = json_path
+        while True:
+            if path in self.locations:
+                return self.locations[path]
+            if path in ("$", ""):
+                return Location(self.source, 1, 1)
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else "$"
+
+
+def content_digest(data: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON form of ``data``."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
