@@ -46,7 +46,6 @@ from sqlalchemy import Connection, text
 from ..db.crm_columns import crm_columns
 from ..db.versions import SEQCTL_KEY, recorded_version, version_of
 from ..errors import Conflict, NotFound, Refused
-from ..sync.actual import stored_variables
 from ..templates.declared import Declared
 from ..templates.rendering import Today, compile_message, variable_values
 from .apply import _restaurant_details
@@ -647,7 +646,9 @@ class _Renderer:
     ) -> None:
         metadata = conn.execute(SELECT_TEMPLATE, {"id": template.id, "org": organisation.id})
         found = metadata.scalar()
-        declared = Declared(stored_variables(found if isinstance(found, dict) else {}))
+        entry = (found if isinstance(found, dict) else {}).get(SEQCTL_KEY)
+        variables = entry.get("variables") if isinstance(entry, dict) else None
+        declared = Declared(dict(variables) if isinstance(variables, dict) else {})
         self.messages = {
             s.step_id: compile_message(s.message, declared.names) if s.message is not None else None
             for s in steps
