@@ -38,7 +38,7 @@ from seqctl.db.migrate import upgrade  # noqa: E402
 from seqctl.runtime.apply import apply_template  # noqa: E402
 from seqctl.runtime.lookup import Organisation  # noqa: E402
 from seqctl.runtime.migrate_instances import apply_migration, plan_migration  # noqa: E402
-from seqctl.runtime.progression import complete_tasks  # noqa: E402
+from seqctl.runtime.progression import advance  # noqa: E402
 
 TARGET_SECONDS = 10.0
 TARGET_RATIO = 3.0
@@ -175,20 +175,17 @@ BASELINE = [
 def start(engine: Engine, template_id: str, names: list[str]) -> None:
     with engine.begin() as conn:
         apply_template(conn, ORGANISATION, template_id, names)
-    with engine.begin() as conn:  # half of them complete step 1
-        active = (
-            conn.execute(
-                text(
-                    "SELECT t.id::text FROM tasks t JOIN sequence_instances si"
-                    " ON si.id = t.sequence_instance_id WHERE si.sequence_template_id = :t"
-                    " AND t.status = 'active' ORDER BY t.id"
-                ),
-                {"t": template_id},
-            )
-            .scalars()
-            .all()
+    with engine.begin() as conn:  # half of them complete step 1 (as the web app would),
+        conn.execute(  # then `advance` moves them on, set-based
+            text(
+                "UPDATE tasks t SET status = 'completed', completed_at = now()"
+                " FROM sequence_instances si JOIN restaurants r ON r.id = si.restaurant_id"
+                " WHERE si.id = t.sequence_instance_id AND si.sequence_template_id = :t"
+                " AND t.status = 'active' AND substring(r.name FROM '[0-9]+$')::int % 2 = 1"
+            ),
+            {"t": template_id},
         )
-        complete_tasks(conn, ORG, active)
+        advance(conn, ORG)
 
 
 def count_statements(engine: Engine, template_id: str) -> tuple[int, float]:
