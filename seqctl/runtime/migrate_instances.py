@@ -34,11 +34,12 @@ it is resumed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
@@ -155,6 +156,7 @@ class Migration:
     now: datetime
     instances: list[InstanceMigration]
     version_recorded: bool  # the template already had metadata.seqctl.version
+    state: str = ""  # digest of the instances and tasks it was made from (_state_digest)
 
     def counts(self) -> dict[str, int]:
         """Instances touched and tasks added, changed and cancelled (for plan and preview)."""
@@ -257,10 +259,14 @@ def plan_migration(
     timezone: str = "UTC",
     now: datetime | None = None,
     lock: bool = True,
+    steps: list[Step] | None = None,
+    version: int | None = None,
 ) -> Migration:
     """Work out the migration of the template's running instances (optionally only those
     of ``restaurants`` or the ``instances`` given). With ``lock`` the template row and the
-    instances stay locked until the caller's transaction ends (apply in the same one)."""
+    instances stay locked until the caller's transaction ends (apply in the same one).
+    ``steps``/``version``: the steps and version a sync is about to write (a preview of
+    ``running_instances: migrate``; never applied), instead of the template's own."""
     now = begin_clock(conn, timezone, now)
     template = resolve_template(conn, organisation.id, template_ref)
     found = conn.execute(
@@ -272,10 +278,10 @@ def plan_migration(
             hint="nothing was changed",
         )
     metadata = dict(found.metadata or {})
-    version = version_of(metadata)
+    version = version_of(metadata) if version is None else version
     entry = metadata.get(SEQCTL_KEY)
     recorded = isinstance(entry, Mapping) and "version" in entry
-    steps = load_steps(conn, template, organisation)
+    steps = load_steps(conn, template, organisation) if steps is None else steps
     if not steps:
         raise Refused(
             f"template {template.name!r} ({template.id}) has no steps; running instances "
@@ -343,7 +349,21 @@ def plan_migration(
         )
         for row in rows
     ]
-    return Migration(organisation, template, version, steps, reschedule, now, migrations, recorded)
+    state = _state_digest(rows, tasks)
+    return Migration(
+        organisation, template, version, steps, reschedule, now, migrations, recorded, state
+    )
+
+
+def _state_digest(rows: Sequence[Any], tasks: Mapping[str, list[_Task]]) -> str:
+    """A hash of the running instances and their tasks' statuses and positions: a saved plan
+    that migrates them is stale when it changed (an instance progressed)."""
+    data = [
+        [r.id, r.status, [[t.id, t.status, t.order] for t in tasks[r.id]]]
+        for r in sorted(rows, key=lambda r: r.id)
+    ]
+    text_ = json.dumps(data, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text_.encode()).hexdigest()
 
 
 # -- per instance ----------------------------------------------------------------------
@@ -921,3 +941,151 @@ def migrate_instances(
 
 def _json(rows: Sequence[Any]) -> str:
     return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+# -- running_instances: migrate (sync) ----------------------------------------------------
+
+
+class Planned(Protocol):
+    """What a sync's template change tells about a template whose instances it migrates."""
+
+    @property
+    def template_id(self) -> str | None: ...
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def new_version(self) -> int | None: ...
+
+    @property
+    def migration(self) -> Mapping[str, Any] | None: ...
+
+
+def planned_steps(
+    conn: Connection, organisation: Organisation, template_id: str, step_changes: Sequence[Any]
+) -> list[Step]:
+    """The steps a sync is about to give the template: its current steps with the plan's
+    step changes (``StepChange``: kind, step_id, step_order, row) applied, messages chosen as
+    ``load_steps`` chooses them. New steps get placeholder ids (``planned:N``)."""
+    template = resolve_template(conn, organisation.id, template_id)
+    current = {s.step_id: s for s in load_steps(conn, template, organisation)}
+    rows: dict[str, tuple[int, dict[str, Any]]] = {}
+    for s in current.values():
+        rows[s.step_id] = (s.step_order, {})
+    for c in step_changes:
+        if c.kind == "delete":
+            rows.pop(str(c.step_id), None)
+        else:
+            step_id = str(c.step_id) if c.step_id else f"planned:{c.step_order}"
+            rows[step_id] = (int(c.step_order), dict(c.row or {}))
+    refs = sorted(
+        {str(r.get(k)) for _, r in rows.values() for k in ("message_template_id",
+         "task_template_id") if r.get(k)}
+    )  # fmt: skip
+    content = {}
+    if refs:
+        content = {
+            str(r.id): r
+            for r in conn.execute(
+                text(
+                    "SELECT id, message_content AS message, subject_line AS subject"
+                    " FROM message_templates WHERE id = ANY(CAST(:ids AS uuid[]))"
+                    " AND organisation_id = CAST(:org AS uuid) UNION ALL"
+                    " SELECT id, default_message, NULL FROM task_templates"
+                    " WHERE id = ANY(CAST(:ids AS uuid[])) AND organisation_id = CAST(:org AS uuid)"
+                ),
+                {"ids": refs, "org": organisation.id},
+            )
+        }
+    steps: list[Step] = []
+    for position, (step_id, (order, row)) in enumerate(
+        sorted(rows.items(), key=lambda item: item[1][0]), start=1
+    ):
+        if not row:  # unchanged: as it is
+            s = current[step_id]
+            steps.append(Step(position, *_fields(s)))
+            continue
+        mt = content.get(str(row.get("message_template_id")))
+        tt = content.get(str(row.get("task_template_id")))
+        message = (
+            (mt.message if mt is not None and mt.message else None)
+            or row.get("custom_message")
+            or (tt.message if tt is not None else None)
+        )
+        subject = (
+            (mt.subject if mt is not None and mt.subject else None) or row.get("subject_line")
+            if row.get("type") == "email"
+            else row.get("subject_line")
+        )
+        steps.append(
+            Step(
+                position,
+                step_id,
+                order,
+                str(row["name"]),
+                row.get("description"),
+                str(row["type"]),
+                str(row.get("priority") or "medium"),
+                row.get("task_template_id"),
+                row.get("message_template_id"),
+                message,
+                int(row.get("delay_value") or 0),
+                str(row.get("delay_unit") or "days"),
+                subject,
+            )  # fmt: skip
+        )
+    return steps
+
+
+def _fields(s: Step) -> tuple[Any, ...]:
+    return (s.step_id, s.step_order, s.name, s.description, s.type, s.priority,
+            s.task_template_id, s.message_template_id, s.message, s.delay_value, s.delay_unit,
+            s.subject)  # fmt: skip
+
+
+def preview_sync_migration(
+    conn: Connection,
+    organisation: Organisation,
+    template_id: str,
+    step_changes: Sequence[Any],
+    version: int | None,
+    *,
+    timezone: str = "UTC",
+) -> dict[str, Any]:
+    """What a sync with ``running_instances: migrate`` will do to the template's running
+    instances (read only): counts, and the digest that makes a saved plan stale."""
+    steps = planned_steps(conn, organisation, template_id, step_changes)
+    migration = plan_migration(
+        conn, organisation, template_id, timezone=timezone, lock=False, steps=steps,
+        version=version,
+    )  # fmt: skip
+    return {**migration.counts(), "state": migration.state}
+
+
+def migrate_after_sync(
+    conn: Connection,
+    organisation: Organisation,
+    changes: Sequence[Planned],
+    *,
+    acting_user: str | None = None,
+    timezone: str = "UTC",
+) -> list[Migration]:
+    """Migrate the running instances of the templates a sync just changed (in the sync's
+    transaction: any failure rolls the whole sync back). A change made from a saved plan
+    carries the instances' state when it was made; if they moved on since, Conflict."""
+    done = []
+    for change in changes:
+        if change.template_id is None:
+            continue
+        migration = plan_migration(conn, organisation, change.template_id, timezone=timezone)
+        saved = (change.migration or {}).get("state")
+        if saved and saved != migration.state:
+            raise Conflict(
+                f"stale plan: running instances of {change.key!r} progressed since the plan "
+                "was made, so its migration preview no longer holds",
+                hint="make a new plan with `seqctl plan --out FILE`, review it and apply that",
+            )
+        apply_migration(conn, migration, acting_user=acting_user)
+        done.append(migration)
+    return done

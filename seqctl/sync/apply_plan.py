@@ -131,6 +131,7 @@ def sync(
     confirm: Confirm | None = None,
     dry_run: bool = False,
     scope: Scope | None = None,
+    after_apply: Callable[[Plan], None] | None = None,
 ) -> Plan:
     """Plan and apply under the organisation's lock; return the plan that was applied.
 
@@ -147,6 +148,8 @@ def sync(
     if not dry_run:
         _confirm_deletes(plan, confirm)
         apply_plan(conn, plan, acting_user=options.acting_user)
+        if after_apply is not None:  # e.g. running_instances: migrate (same transaction)
+            after_apply(plan)
     return plan
 
 
@@ -157,6 +160,7 @@ def sync_saved_plan(
     lock_timeout: float = 60.0,
     confirm: Confirm | None = None,
     acting_user: str | None = None,
+    after_apply: Callable[[Plan], None] | None = None,
 ) -> Plan:
     """Apply exactly ``plan`` (from ``seqctl plan --out``), if the rows have not changed since."""
     acquire_lock(conn, plan.organisation, lock_timeout)
@@ -168,6 +172,8 @@ def sync_saved_plan(
         )
     _confirm_deletes(plan, confirm)
     apply_plan(conn, plan, acting_user=acting_user)
+    if after_apply is not None:
+        after_apply(plan)
     return plan
 
 

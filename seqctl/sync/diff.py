@@ -277,6 +277,8 @@ def _template_change(
     row["metadata"][SEQCTL_KEY]["version"] = FIRST_VERSION
     if variables:
         row["metadata"][SEQCTL_KEY]["variables"] = variables
+    if spec.running_instances != "keep":
+        row["metadata"][SEQCTL_KEY]["running_instances"] = spec.running_instances
     locate: Callable[[int], Location] = lambda i: spec.location(f"$.steps[{i}]")  # noqa: E731
     if current is None:
         return TemplateChange(
@@ -297,11 +299,16 @@ def _template_change(
     # a source stored in an older form (see seqctl.sync.scope) is no change by itself
     if kind != "adopt" and stored_source(stored.get("source")) != spec.source:
         fields.append(FieldChange("source", stored.get("source"), spec.source))
+    old_policy = stored.get("running_instances", "keep") if kind != "adopt" else "keep"
+    if old_policy != spec.running_instances:
+        fields.append(FieldChange("running_instances", old_policy, spec.running_instances))
     step_changes = diff_steps(steps, current.steps, refs, locate)
     if not fields and not step_changes and stored.get("digest") == digest:
         return None
     # spec §9: one version more when the content changes (not for a moved file alone)
-    content = bool(step_changes) or any(f.field != "source" for f in fields)
+    content = bool(step_changes) or any(
+        f.field not in ("source", "running_instances") for f in fields
+    )
     row["metadata"][SEQCTL_KEY]["version"] = next_version(
         stored, content or current.digest() != digest
     )

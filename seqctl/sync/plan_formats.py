@@ -50,6 +50,15 @@ def impact_text(change: TemplateChange) -> str | None:
         return None
     impact = change.impact
     line = f"{impact.active} active, {impact.paused} paused instance(s): {IMPACT_NOTE}"
+    if change.migrated:
+        version = f" v{change.new_version}" if change.new_version else " the new version"
+        line = (
+            f"{impact.active} active, {impact.paused} paused instance(s): sync moves them to"
+            f"{version} (running_instances: migrate; preview: seqctl migrate --template "
+            f"{change.key} --dry-run after the sync, or sync --dry-run)"
+        )
+        if change.migration_impact is not None:
+            line += "; " + change.migration_impact
     if change.stay_on_version:
         version = f" v{change.new_version}" if change.new_version else ""
         line += (

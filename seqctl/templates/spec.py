@@ -81,6 +81,8 @@ class TemplateSpec:
     locations: Mapping[str, Location] = field(default_factory=dict, compare=False)
     # the declared variables that apply to the file (seqctl.templates.declared): name -> declaration
     variables: Mapping[str, Any] = field(default_factory=dict)
+    # spec §9: keep | migrate (sync moves running instances to the new version)
+    running_instances: str = "keep"
 
     def normalised(self) -> dict[str, Any]:
         """The content that defines the template, defaults applied, as plain JSON data."""
@@ -93,7 +95,9 @@ class TemplateSpec:
             "metadata": dict(self.metadata),
             "steps": [step.normalised() for step in self.steps],
             **({"variables": dict(self.variables)} if self.variables else {}),
-        }
+            **({"running_instances": self.running_instances}
+               if self.running_instances != "keep" else {}),
+        }  # fmt: skip
 
     @property
     def digest(self) -> str:

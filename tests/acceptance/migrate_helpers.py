@@ -21,9 +21,11 @@ def steps_of(names: list[str], **delays: int) -> list[dict[str, Any]]:
     ]
 
 
-def start(run: Run, engine: Engine, key: str, steps: list[dict[str, Any]], restaurant: str) -> str:
+def start(
+    run: Run, engine: Engine, key: str, steps: list[dict[str, Any]], restaurant: str, **fields: Any
+) -> str:
     """Sync the template and start it for the restaurant; returns the instance id."""
-    write_template(key, f"Template {key}", steps)
+    write_template(key, f"Template {key}", steps, **fields)
     assert run("sync").exit_code == 0
     result = run("apply", "-t", key, "-r", restaurant)
     assert result.exit_code == 0, result.stderr
