@@ -39,6 +39,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -196,17 +197,17 @@ class _Task:
     metadata: dict[str, Any]
     assigned_to: str | None
 
-    @property
+    @cached_property
     def sequence(self) -> dict[str, Any]:
         found = self.metadata.get("sequence")
         return dict(found) if isinstance(found, Mapping) else {}
 
-    @property
+    @cached_property
     def step_id(self) -> str | None:
         found = self.sequence.get("step_id")
         return found if isinstance(found, str) else None
 
-    @property
+    @cached_property
     def delay(self) -> tuple[int, str] | None:
         seq = self.sequence
         value, unit = seq.get("delay_value"), seq.get("delay_unit")
@@ -727,24 +728,28 @@ class _Renderer:
         *,
         rewrite: bool = True,
     ) -> dict[str, Any]:
-        return {
+        found = {
             "id": task.id,
             "instance_id": row.id,
             "expected": expected,
             "status": status or expected,
             "rewrite": rewrite,
             "set_due": due is not None,
-            "name": step.name,
-            "description": step.description,
-            "type": step.type,
-            "priority": step.priority,
-            "task_template_id": step.task_template_id,
-            "message_template_id": step.message_template_id,
-            **self.texts(row, step),
             "due_date": due.isoformat() if due else None,
             "step_order": step.position,
             "metadata": metadata,
-        }  # fmt: skip
+        }
+        if rewrite:  # only changed tasks get the step's fields and re-rendered texts
+            found.update(
+                name=step.name,
+                description=step.description,
+                type=step.type,
+                priority=step.priority,
+                task_template_id=step.task_template_id,
+                message_template_id=step.message_template_id,
+                **self.texts(row, step),
+            )
+        return found
 
     def cancel_row(self, task: _Task, metadata: dict[str, Any]) -> dict[str, Any]:
         return {
