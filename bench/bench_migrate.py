@@ -12,7 +12,8 @@ half of the instances complete their first step, then edits the three templates 
 - baseline: hand-written set-based SQL making the same task changes (update the kept
   pending tasks, cancel the removed step's, insert the new step's, update the instances);
 - seqctl migrate through the library (`plan_migration` + `apply_migration`, one transaction);
-- seqctl migrate as a command (`seqctl migrate --template … --yes`, a fresh process).
+- seqctl migrate as a command (`seqctl migrate --template … --yes`, a fresh process,
+  printing its text preview of every instance).
 
 It also counts the SQL statements of the library run for 100 and for INSTANCES instances
 (they must be equal) and checks that the baseline and seqctl leave the same pending tasks.
@@ -257,7 +258,7 @@ def run(args: argparse.Namespace, url: str) -> int:
         started = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "seqctl", "--database-url", url, "migrate", "--template",
-             "bench-cmd", "--yes", "--format", "json"],
+             "bench-cmd", "--yes"],
             check=True,
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
