@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     db_commands,
     instance_commands,
     lookup_commands,
+    migrate_commands,
     report_commands,
     server_commands,
     sync_commands,

@@ -206,7 +206,7 @@ def status_lines(report: StatusReport, zone: ZoneInfo) -> list[str]:
             f"{r.percentage}%",
             when(r.next_due, zone),
             short(r.active_task_id) or "-",
-            due_text(r),
+            " ".join(filter(None, [due_text(r), version_mark(r)])),
         ]
         for r in report.rows
     ]
@@ -239,6 +239,13 @@ def status_lines(report: StatusReport, zone: ZoneInfo) -> list[str]:
     return lines
 
 
+def version_mark(r: InstanceRow) -> str:
+    """``v2→v4`` for an instance running an older version of its template, else empty."""
+    if not r.outdated:
+        return ""
+    return f"v{r.instance_version or '?'}\u2192v{r.template_version}"
+
+
 def row_json(r: InstanceRow, zone: ZoneInfo) -> dict[str, Any]:
     return {
         "id": r.id,
@@ -261,6 +268,9 @@ def row_json(r: InstanceRow, zone: ZoneInfo) -> dict[str, Any]:
         "assigned_to_email": r.assigned_to_email,
         "started_at": iso(r.started_at, zone),
         "ended_at": iso(r.ended_at, zone),
+        "template_version": r.instance_version,
+        "current_template_version": r.template_version,
+        "outdated": r.outdated,
     }
 
 
@@ -290,8 +300,16 @@ def detail_lines(detail: InstanceDetail, zone: ZoneInfo) -> list[str]:
         f"next due    "
         f"{scheduled_when(r.next_due, zone, _active_zone(detail))}"
         f"{'  ' + due_text(r) if due_text(r) else ''}",
-        "",
     ]
+    if r.template_version is not None:
+        mark = version_mark(r)
+        lines.append(
+            f"version     {mark} (older than the template's; `seqctl migrate --template "
+            f"{r.template_id[:8]} --instance {r.id[:8]}` moves it)"
+            if mark
+            else f"version     v{r.instance_version or 1}"
+        )
+    lines.append("")
     lines.extend(
         table(
             ["STEP", "NAME", "TYPE", "STATUS", "DUE", "COMPLETED", "TASK"],

@@ -27,6 +27,8 @@ from .app import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy import Connection
 
     from ..config import Settings
@@ -205,6 +207,7 @@ def plan_command(
         begin_snapshot(conn)
         organisation, _user = _organisation(conn, state(ctx).settings)
         plan = make_plan(conn, templates, organisation, options, scope)
+        plan = _migration_previews(conn, plan, state(ctx).settings.timezone)
         _warn_missing_columns(conn, templates, organisation.id)
     if out_file is not None:
         try:
@@ -311,7 +314,12 @@ def sync_command(
             if user is not None and settings.user:
                 switch_to_user(conn, user, settings.user)
             plan = sync_saved_plan(
-                conn, saved, lock_timeout=timeout, confirm=confirm, acting_user=user
+                conn,
+                saved,
+                lock_timeout=timeout,
+                confirm=confirm,
+                acting_user=user,
+                after_apply=_migrator(conn, settings.timezone, user),
             )
         else:
             organisation, user = _organisation(conn, settings)
@@ -330,10 +338,51 @@ def sync_command(
                 confirm=confirm,
                 dry_run=dry_run,
                 scope=scope_of(paths or [DEFAULT_PATH]),
+                after_apply=_migrator(conn, settings.timezone, user),
             )
+            if dry_run:
+                plan = _migration_previews(conn, plan, settings.timezone)
             _warn_missing_columns(conn, templates, organisation.id)
     _render(plan, format, applied=not dry_run)
     return EXIT_CHANGES if dry_run and detailed_exitcode and plan.has_changes else EXIT_OK
+
+
+def _migration_previews(conn: Connection, plan: Plan, timezone: str) -> Plan:
+    """The plan with, for each template whose file says ``running_instances: migrate``,
+    what sync will do to its running instances (spec §9)."""
+    from dataclasses import replace
+
+    from ..runtime.migrate_instances import preview_sync_migration
+
+    changes = tuple(
+        replace(
+            c,
+            migration=preview_sync_migration(
+                conn, plan.organisation, c.template_id, c.steps, c.new_version, timezone=timezone
+            ),
+        )
+        if c.migrates_running and c.template_id and c.impact.running
+        else c
+        for c in plan.changes
+    )
+    return replace(plan, changes=changes)
+
+
+def _migrator(conn: Connection, timezone: str, user: str | None) -> Callable[[Plan], None]:
+    """After a sync's writes, in its transaction: migrate the running instances of the
+    templates whose files say ``running_instances: migrate`` (any failure rolls back all)."""
+    from ..runtime.migrate_instances import migrate_after_sync
+
+    def after(plan: Plan) -> None:
+        migrate_after_sync(
+            conn,
+            plan.organisation,
+            [c for c in plan.changes if c.migrates_running and c.impact.running],
+            acting_user=user,
+            timezone=timezone,
+        )
+
+    return after
 
 
 def _warn_missing_columns(conn: Connection, templates: list[TemplateSpec], org_id: str) -> None:

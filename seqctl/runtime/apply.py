@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from ..db.crm_columns import CrmColumns, crm_columns
+from ..db.versions import template_version_sql
 from ..errors import Conflict, InvalidInput, Refused, UsageError
 from ..templates.declared import Declared, stored_variables
 from ..templates.rendering import (
@@ -363,9 +364,13 @@ INSERT_INSTANCES = text(
     "  AS w(restaurant_id, name, assigned_to)"
     "), existing AS (" + RUNNING_INSTANCES + "), inserted AS ("
     "  INSERT INTO sequence_instances (sequence_template_id, restaurant_id, organisation_id, name,"
-    "  status, current_step_order, total_steps, assigned_to, created_by, started_at)"
+    "  status, current_step_order, total_steps, assigned_to, created_by, started_at, metadata)"
     "  SELECT CAST(:template_id AS uuid), w.restaurant_id, CAST(:org AS uuid), w.name, 'active',"
-    "  1, :total, w.assigned_to, CAST(:acting AS uuid), CAST(:now AS timestamptz)"
+    "  1, :total, w.assigned_to, CAST(:acting AS uuid), CAST(:now AS timestamptz),"
+    # the template version the instance starts from (spec §9)
+    "  jsonb_build_object('seqctl', jsonb_build_object('template_version', ("
+    "  SELECT " + template_version_sql("t") + " FROM sequence_templates t"
+    "  WHERE t.id = CAST(:template_id AS uuid))))"
     "  FROM wanted w"
     "  WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.restaurant_id = w.restaurant_id)"
     "  RETURNING id, restaurant_id"

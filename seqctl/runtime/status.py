@@ -15,10 +15,12 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from ..db.versions import template_version_sql
 from ..errors import NotFound
 from .clock import begin_clock
 from .lookup import require_uuids, resolve_template, resolve_user, restaurant_ids
 
+_VERSION = template_version_sql("st")
 STATUSES = ("active", "paused", "completed", "cancelled")
 DEFAULT_LIMIT = 100
 DEFAULT_OVERDUE_AFTER = timedelta(hours=1)  # spec §8: due first, overdue after the grace
@@ -45,6 +47,17 @@ class InstanceRow:
     ended_at: datetime | None
     due: bool = False  # the active task's due date has come (overdue: and the grace passed)
     active_task_id: str | None = None
+    instance_version: int | None = None  # recorded at apply (None: started before versions)
+    template_version: int | None = None  # the template's current version (None: deleted)
+
+    @property
+    def outdated(self) -> bool:
+        """Running on an older version of its template (spec §9)."""
+        return (
+            self.status in ("active", "paused")
+            and self.template_version is not None
+            and (self.instance_version or 1) < self.template_version
+        )
 
     @property
     def percentage(self) -> int:
@@ -127,6 +140,9 @@ SELECT si.id::text AS id, si.name, si.restaurant_id::text AS restaurant_id,
     AND t.status = 'active' ORDER BY t.sequence_step_order LIMIT 1) AS active_task_id,
   si.assigned_to::text AS assigned_to, u.email AS assigned_to_email, si.started_at,
   COALESCE(si.completed_at, si.cancelled_at) AS ended_at,
+  CASE WHEN jsonb_typeof(si.metadata -> 'seqctl' -> 'template_version') = 'number'
+    THEN (si.metadata -> 'seqctl' ->> 'template_version')::int END AS instance_version,
+  CASE WHEN st.id IS NOT NULL THEN {template_version} END AS template_version,
   (SELECT counts FROM summary) AS summary
 FROM page
 JOIN sequence_instances si ON si.id = page.id
@@ -178,7 +194,11 @@ def list_instances(
         where.append("si.assigned_to = CAST(:assigned AS uuid)")
         params["assigned"] = resolve_user(conn, assigned_to, org_id=org_id)
     condition = " AND ".join(where)
-    page = text(_PAGE_SQL.format(where=condition, limit="LIMIT :limit" if limit else ""))
+    page = text(
+        _PAGE_SQL.format(
+            where=condition, limit="LIMIT :limit" if limit else "", template_version=_VERSION
+        )
+    )
     if limit:
         params["limit"] = limit
     _jit_off(conn)
@@ -205,7 +225,9 @@ def instance_detail(
     now = begin_clock(conn, timezone, now)
     page = text(
         _PAGE_SQL.format(
-            where="si.organisation_id = CAST(:org AS uuid) AND si.id = CAST(:id AS uuid)", limit=""
+            where="si.organisation_id = CAST(:org AS uuid) AND si.id = CAST(:id AS uuid)",
+            limit="",
+            template_version=_VERSION,
         )
     )
     _jit_off(conn)

@@ -133,6 +133,7 @@ def sync(
     confirm: Confirm | None = None,
     dry_run: bool = False,
     scope: Scope | None = None,
+    after_apply: Callable[[Plan], None] | None = None,
 ) -> Plan:
     """Plan and apply under the organisation's lock; return the plan that was applied.
 
@@ -149,6 +150,8 @@ def sync(
     if not dry_run:
         _confirm_deletes(plan, confirm)
         apply_plan(conn, plan, acting_user=options.acting_user)
+        if after_apply is not None:  # e.g. running_instances: migrate (same transaction)
+            after_apply(plan)
     return plan
 
 
@@ -159,6 +162,7 @@ def sync_saved_plan(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     confirm: Confirm | None = None,
     acting_user: str | None = None,
+    after_apply: Callable[[Plan], None] | None = None,
 ) -> Plan:
     """Apply exactly ``plan`` (from ``seqctl plan --out``), if the rows have not changed since."""
     acquire_lock(conn, plan.organisation, lock_timeout)
@@ -170,6 +174,8 @@ def sync_saved_plan(
         )
     _confirm_deletes(plan, confirm)
     apply_plan(conn, plan, acting_user=acting_user)
+    if after_apply is not None:
+        after_apply(plan)
     return plan
 
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..db.versions import FIRST_VERSION, next_version
 from ..errors import Conflict, InvalidInput, Refused
 from ..templates.schedule_format import (
     schedule_fields,
@@ -280,10 +281,13 @@ def _template_change(
     schedule = dict(spec.schedule)
     digest = row_digest(row, steps, variables, schedule)
     row["metadata"][SEQCTL_KEY] = {"key": spec.key, "source": spec.source, "digest": digest}
+    row["metadata"][SEQCTL_KEY]["version"] = FIRST_VERSION
     if variables:
         row["metadata"][SEQCTL_KEY]["variables"] = variables
     if schedule:
         row["metadata"][SEQCTL_KEY]["schedule"] = schedule
+    if spec.running_instances != "keep":
+        row["metadata"][SEQCTL_KEY]["running_instances"] = spec.running_instances
     locate: Callable[[int], Location] = lambda i: spec.location(f"$.steps[{i}]")  # noqa: E731
     if current is None:
         return TemplateChange(
@@ -310,9 +314,19 @@ def _template_change(
     # a source stored in an older form (see seqctl.sync.scope) is no change by itself
     if kind != "adopt" and stored_source(stored.get("source")) != spec.source:
         fields.append(FieldChange("source", stored.get("source"), spec.source))
+    old_policy = stored.get("running_instances", "keep") if kind != "adopt" else "keep"
+    if old_policy != spec.running_instances:
+        fields.append(FieldChange("running_instances", old_policy, spec.running_instances))
     step_changes = diff_steps(steps, current.steps, refs, locate)
     if not fields and not step_changes and stored.get("digest") == digest:
         return None
+    # spec §9: one version more when the content changes (not for a moved file alone)
+    content = bool(step_changes) or any(
+        f.field not in ("source", "running_instances") for f in fields
+    )
+    row["metadata"][SEQCTL_KEY]["version"] = next_version(
+        stored, content or current.digest() != digest
+    )
     if kind == "update" and not current.row["is_active"] and spec.is_active:
         kind = "reactivate"
     return TemplateChange(

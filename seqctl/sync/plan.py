@@ -72,6 +72,63 @@ class TemplateChange:
     drift: bool = False  # the row was edited outside git since the last sync
     impact: Impact = field(default_factory=Impact)
     row: Mapping[str, Any] | None = None  # the complete desired template row (not for delete)
+    # running_instances: migrate: what sync will do to the running instances (counts and
+    # the digest of their state; filled in by the caller that previews it, see cli)
+    migration: Mapping[str, Any] | None = None
+
+    @property
+    def migration_impact(self) -> str | None:
+        """``3 instance(s) touched: 3 task(s) added, 1 changed, 2 cancelled``, if previewed."""
+        m = self.migration
+        if not m:
+            return None
+        return (
+            f"{m.get('instances_changed', 0)} instance(s) touched: {m.get('tasks_added', 0)} "
+            f"task(s) added, {m.get('tasks_changed', 0)} changed, "
+            f"{m.get('tasks_cancelled', 0)} cancelled"
+        )
+
+    @property
+    def new_version(self) -> int | None:
+        """The template version this change writes (spec §9), if it records one."""
+        entry = ((self.row or {}).get("metadata") or {}).get("seqctl")
+        found = entry.get("version") if isinstance(entry, Mapping) else None
+        return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+    @property
+    def changes_content(self) -> bool:
+        """Whether the steps or the template's content change (a new version)."""
+        return self.kind in ("update", "reactivate", "adopt") and (
+            bool(self.steps)
+            or any(f.field not in ("source", "is_active", "running_instances") for f in self.fields)
+        )
+
+    @property
+    def running_instances(self) -> str:
+        """keep | migrate: what sync does to the running instances (spec §9)."""
+        entry = ((self.row or {}).get("metadata") or {}).get("seqctl")
+        found = entry.get("running_instances") if isinstance(entry, Mapping) else None
+        return "migrate" if found == "migrate" else "keep"
+
+    @property
+    def migrates_running(self) -> bool:
+        """Whether sync moves this template's running instances to the new version."""
+        return self.running_instances == "migrate" and self.changes_content
+
+    @property
+    def stay_on_version(self) -> int:
+        """Running instances that stay on their (now older) version after this change."""
+        return self.impact.running if self.changes_content and not self.migrates_running else 0
+
+    @property
+    def migrated(self) -> int:
+        """Running instances that sync moves to the new version (running_instances: migrate)."""
+        return self.impact.running if self.migrates_running else 0
+
+    @property
+    def migrate_command(self) -> str | None:
+        """The command that moves those instances to the new version."""
+        return f"seqctl migrate --template {self.key}" if self.stay_on_version else None
 
 
 @dataclass(frozen=True)
@@ -167,7 +224,11 @@ def plan_to_document(plan: Plan, *, applied: bool = False) -> dict[str, Any]:
                 "impact": {
                     "active": change.impact.active,
                     "paused": change.impact.paused,
-                    "affected": False,
+                    "affected": change.migrated > 0,
+                    "stay_on_version": change.stay_on_version,
+                    "migrate_command": change.migrate_command,
+                    "migrated_by_sync": change.migrated,
+                    "migration": dict(change.migration) if change.migration else None,
                 },
                 "fields": _fields(change.fields),
                 "steps": [
@@ -224,6 +285,7 @@ def plan_from_document(document: Mapping[str, Any]) -> Plan:
                 location=_read_location(change.get("location")),
                 drift=bool(change["drift"]),
                 impact=Impact(int(change["impact"]["active"]), int(change["impact"]["paused"])),
+                migration=change["impact"].get("migration"),
                 fields=_read_fields(change["fields"]),
                 row=change.get("row"),
                 steps=tuple(

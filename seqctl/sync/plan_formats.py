@@ -49,7 +49,23 @@ def impact_text(change: TemplateChange) -> str | None:
     if change.kind == "create" or not change.impact.running:
         return None
     impact = change.impact
-    return f"{impact.active} active, {impact.paused} paused instance(s): {IMPACT_NOTE}"
+    line = f"{impact.active} active, {impact.paused} paused instance(s): {IMPACT_NOTE}"
+    if change.migrated:
+        version = f" v{change.new_version}" if change.new_version else " the new version"
+        line = (
+            f"{impact.active} active, {impact.paused} paused instance(s): sync moves them to"
+            f"{version} (running_instances: migrate; preview: seqctl migrate --template "
+            f"{change.key} --dry-run after the sync, or sync --dry-run)"
+        )
+        if change.migration_impact is not None:
+            line += "; " + change.migration_impact
+    if change.stay_on_version:
+        version = f" v{change.new_version}" if change.new_version else ""
+        line += (
+            f"; {change.stay_on_version} stay on their version (the template becomes"
+            f"{version}); to move them: {change.migrate_command}"
+        )
+    return line
 
 
 def where(change: TemplateChange) -> str:

@@ -90,6 +90,8 @@ class TemplateSpec:
     variables: Mapping[str, Any] = field(default_factory=dict)
     # §10: the normalised schedule (seqctl.templates.schedule_format), {} without one
     schedule: Mapping[str, Any] = field(default_factory=dict)
+    # spec §9: keep | migrate (sync moves running instances to the new version)
+    running_instances: str = "keep"
 
     def normalised(self) -> dict[str, Any]:
         """The content that defines the template, defaults applied, as plain JSON data."""
@@ -103,7 +105,9 @@ class TemplateSpec:
             "steps": [step.normalised() for step in self.steps],
             **({"variables": dict(self.variables)} if self.variables else {}),
             **({"schedule": dict(self.schedule)} if self.schedule else {}),
-        }
+            **({"running_instances": self.running_instances}
+               if self.running_instances != "keep" else {}),
+        }  # fmt: skip
 
     @property
     def digest(self) -> str:

@@ -474,6 +474,7 @@ def _template(
         description=data.get("description"),
         tags=tuple(data.get("tags", ())),
         is_active=data.get("is_active", True),
+        running_instances=data.get("running_instances", "keep"),
         metadata=data.get("metadata", {}),
         source=file,
         locations=source,
