@@ -70,7 +70,8 @@ def restaurants(
 @app.command("templates")
 def templates(ctx: typer.Context, format: FormatOption = OutputFormat.text) -> int:
     """The organisation's sequence templates: key, name, managed by seqctl or not, active,
-    steps, version and running instances.
+    steps, version, running instances and those on an older version (`seqctl migrate`
+    moves them).
 
     Example:
 
@@ -90,7 +91,7 @@ def templates(ctx: typer.Context, format: FormatOption = OutputFormat.text) -> i
     versions = any(r.version is not None for r in rows)
     headers = ["KEY", "NAME", "MANAGED", "ACTIVE", "STEPS"]
     headers += ["VERSION"] if versions else []
-    headers += ["RUNNING", "ID"]
+    headers += ["RUNNING"] + (["OUTDATED"] if versions else []) + ["ID"]
     body = [
         [
             r.key or "-",
@@ -100,6 +101,7 @@ def templates(ctx: typer.Context, format: FormatOption = OutputFormat.text) -> i
             str(r.steps),
             *([str(r.version or "-")] if versions else []),
             str(r.running),
+            *([str(r.outdated)] if versions else []),
             short(r.id),
         ]
         for r in rows

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from ..db.versions import instance_version_sql, template_version_sql
 from ..short_ids import parse_prefix
 from ..suggest import fold
 
@@ -37,6 +38,7 @@ class TemplateRow:
     steps: int
     running: int
     version: int | None
+    outdated: int = 0  # running instances on an older version of the template (spec §9)
 
 
 @dataclass(frozen=True)
@@ -98,12 +100,18 @@ def list_templates(conn: Connection, org_id: str) -> list[TemplateRow]:
             " st.is_active,"
             " (SELECT count(*) FROM sequence_steps ss WHERE ss.sequence_template_id = st.id)"
             "  AS steps,"
-            " (SELECT count(*) FROM sequence_instances si"
-            "  WHERE si.sequence_template_id = st.id AND si.status IN ('active', 'paused'))"
-            "  AS running,"
+            " run.running, run.outdated,"
             " CASE WHEN st.metadata -> 'seqctl' ->> 'version' ~ '^[0-9]+$'"
             "  THEN (st.metadata -> 'seqctl' ->> 'version')::int END AS version"
-            " FROM sequence_templates st WHERE st.organisation_id = CAST(:org AS uuid)"
+            " FROM sequence_templates st CROSS JOIN LATERAL (SELECT count(*) AS running,"
+            "  count(*) FILTER (WHERE "
+            + instance_version_sql("si")
+            + " < "
+            + template_version_sql("st")
+            + ") AS outdated"
+            "  FROM sequence_instances si WHERE si.sequence_template_id = st.id"
+            "  AND si.status IN ('active', 'paused')) run"
+            " WHERE st.organisation_id = CAST(:org AS uuid)"
             " ORDER BY st.name, st.id"
         ),
         {"org": org_id},
@@ -118,6 +126,7 @@ def list_templates(conn: Connection, org_id: str) -> list[TemplateRow]:
             int(r.steps),
             int(r.running),
             r.version,
+            int(r.outdated),
         )
         for r in rows
     ]

@@ -113,3 +113,22 @@ def test_outdated_instance_counts(run: Run, engine: Engine, demo_org: str) -> No
         counts = outdated_instance_counts(conn, demo_org)
     (count,) = counts.values()
     assert (count.template_version, count.running, count.outdated) == (2, 2, 1)
+
+
+def test_templates_lists_instances_on_an_older_version(run: Run) -> None:
+    """`seqctl templates` counts the running instances an edit left on an older version."""
+    import json
+
+    write_template("onb", "Onboarding", STEPS)
+    run("sync")
+    run("apply", "-t", "onb", "-r", "Luigi's Trattoria")
+    write_template("onb", "Onboarding", [*STEPS, step("Extra call")])
+    run("sync")
+    run("apply", "-t", "onb", "-r", "Sakura Sushi Bar")
+    listed = run("templates")
+    header, *rows = [line.split() for line in listed.stdout.splitlines()]
+    (row,) = [r for r in rows if r[0] == "onb"]
+    assert dict(zip(header, row, strict=False))["OUTDATED"] == "1"
+    listing = json.loads(run("templates", "--format", "json").stdout)["templates"]
+    (data,) = [t for t in listing if t["key"] == "onb"]
+    assert (data["version"], data["running"], data["outdated"]) == (2, 2, 1)
