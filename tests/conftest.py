@@ -160,3 +160,34 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
 def raw_connection(url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     with psycopg.connect(url) as conn:
         yield conn
+
+
+# Modules whose tests take minutes together (real processes racing, psql over every migration
+# range, the application's schema built per test, hypothesis over the whole CLI): marked
+# `long`, so that the default run stays short; `.ci/run` runs them too (`pytest -m long`).
+LONG_MODULES = frozenset(
+    {
+        "tests/acceptance/test_migrate_instances.py",
+        "tests/crm_app/test_app_rendering.py",
+        "tests/crm_app/test_app_schema.py",
+        "tests/crm_app/test_supabase_safety.py",
+        "tests/daily/test_embedded_tool.py",
+        "tests/daily/test_readme_tour.py",
+        "tests/db/test_db_sql.py",
+        "tests/db/test_design_document_sql.py",
+        "tests/db/test_downgrade_base_leaves_nothing.py",
+        "tests/db/test_migrate_property.py",
+        "tests/db/test_report.py",
+        "tests/reliability/test_fuzz_cli.py",
+        "tests/reliability/test_migrate_races.py",
+        "tests/reliability/test_trust_apply_races.py",
+        "tests/reliability/test_trust_cli.py",
+        "tests/reliability/test_trust_sync.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.relative_to(ROOT).as_posix() in LONG_MODULES:
+            item.add_marker(pytest.mark.long)
