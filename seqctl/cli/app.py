@@ -91,6 +91,19 @@ def not_empty(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any
     return value
 
 
+# the template a command starts or moves: one definition for apply and migrate
+TemplateOption = Annotated[
+    str,
+    typer.Option(
+        "--template",
+        "-t",
+        help="Template key, name or UUID.",
+        show_default=False,
+        callback=not_empty,
+    ),
+]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"seqctl {__version__}")

@@ -19,6 +19,7 @@ from ..errors import UsageError
 from ..inert import inert
 from .app import (
     OutputFormat,
+    TemplateOption,
     app,
     emit_json,
     not_empty,
@@ -147,16 +148,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 @app.command("apply")
 def apply(
     ctx: typer.Context,
-    template: Annotated[
-        str,
-        typer.Option(
-            "--template",
-            "-t",
-            help="Template key, name or UUID.",
-            show_default=False,
-            callback=not_empty,
-        ),
-    ],
+    template: TemplateOption,
     restaurant: Annotated[
         list[str] | None,
         typer.Option(

@@ -12,7 +12,7 @@ import typer
 
 from ..errors import Refused
 from ..inert import inert
-from .app import app, emit_json, err, not_empty, out, state
+from .app import TemplateOption, app, emit_json, err, not_empty, out, state
 from .instance_commands import _transaction
 
 if TYPE_CHECKING:
@@ -28,16 +28,7 @@ class MigrateFormat(StrEnum):
 @app.command("migrate")
 def migrate(
     ctx: typer.Context,
-    template: Annotated[
-        str,
-        typer.Option(
-            "--template",
-            "-t",
-            help="Template key, name or UUID.",
-            show_default=False,
-            callback=not_empty,
-        ),
-    ],
+    template: TemplateOption,
     restaurant: Annotated[
         list[str] | None,
         typer.Option(
