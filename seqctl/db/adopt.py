@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, text
 
 from ..errors import Refused
+from .connection import REVISION_IDS
 
 SEQUENCE_TABLES = ("sequence_templates", "sequence_steps", "sequence_instances")
 ADOPTED_REVISION = "004"
+SUBJECT_LINE_REVISION = "005"  # adds sequence_steps.subject_line (LATER_COLUMNS)
 
 # (column, type, NOT NULL) per table, as revisions 001-004 create them
 EXPECTED_COLUMNS: Mapping[str, tuple[tuple[str, str, bool], ...]] = {
@@ -418,7 +420,8 @@ def adopt_existing_tables(conn: Connection, target: str = "head") -> AdoptionRep
     Runs inside the caller's transaction; on refusal nothing has been changed."""
     if not needs_adoption(conn):
         return None
-    if target not in ("head", "heads", ADOPTED_REVISION, "005") and not target.startswith("+"):
+    adoptable = REVISION_IDS[REVISION_IDS.index(ADOPTED_REVISION) :]
+    if target not in ("head", "heads", *adoptable) and not target.startswith("+"):
         raise Refused(
             f"the database already has the sequence tables (made without seqctl); they can be "
             f"adopted only by an upgrade to revision {ADOPTED_REVISION} or later, not {target!r}",
@@ -448,7 +451,11 @@ def adopt_existing_tables(conn: Connection, target: str = "head") -> AdoptionRep
         )
     # The application's own 20251122 migration is revision 005: where it ran, the tables
     # are adopted at 005 (seqctl then never rolls it back); else 005 is applied after.
-    revision = "005" if "subject_line" in found.columns.get("sequence_steps", {}) else "004"
+    revision = (
+        SUBJECT_LINE_REVISION
+        if "subject_line" in found.columns.get("sequence_steps", {})
+        else ADOPTED_REVISION
+    )
     report = AdoptionReport(revision=revision, differences=differences)
     added_trigger = "tasks_clear_sequence_step_order" not in found.triggers
     if added_trigger:

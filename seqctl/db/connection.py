@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +20,22 @@ from sqlalchemy.pool import NullPool
 
 from ..config import Settings, describe_host, mask_url, sqlalchemy_url
 from ..errors import DatabaseError, DatabaseUnavailable, SchemaNotMigrated, UsageError
+from ..resources import migrations_dir
 
-HEAD_REVISION = "005"
+
+def _revision_ids() -> tuple[str, ...]:
+    """The migrations' revision ids, base to head: the number each file name in
+    ``migrations/versions`` starts with (``005_add_….py`` is revision ``005``; a test holds
+    this equal to Alembic's ``migrate.revisions()``). Read from the folder, so that the
+    everyday commands need no Alembic to know the head."""
+    names = os.listdir(migrations_dir() / "versions")
+    return tuple(sorted(m[1] for n in names if (m := re.fullmatch(r"([0-9]{3})_\w+\.py", n))))
+
+
+REVISION_IDS = _revision_ids()
+"""Every revision id, base to head."""
+HEAD_REVISION = REVISION_IDS[-1]
+"""The newest revision: what a database must be at for seqctl to work on it."""
 
 
 @dataclass
