@@ -11,11 +11,12 @@ the whole command line: the subcommand's options and the global ones.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import Any
 
 from typer import _click as click
+
+from ..suggest import close_matches
 
 
 def _is_option(param: Any) -> bool:
@@ -144,7 +145,7 @@ def all_option_names(root: click.Command, ctx: click.Context | None) -> list[str
 
 def nearest_option(root: click.Command, ctx: click.Context | None, given: str) -> list[str]:
     """The real options nearest to a mistyped one (at most three, best first)."""
-    return difflib.get_close_matches(given, all_option_names(root, ctx), n=3, cutoff=0.6)
+    return close_matches(given, all_option_names(root, ctx))
 
 
 def tidy_metavars(command: click.Command) -> None:

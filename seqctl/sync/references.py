@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..ids import parse_uuid
-from ..suggest import did_you_mean
+from ..suggest import KEY_CUTOFF, did_you_mean
 from ..templates.spec import Location
 from .actual import Reference
 
@@ -55,7 +55,7 @@ class References:
                     ref,
                     self.by_name,
                     f"names must match a {self.what} of the organisation exactly",
-                    cutoff=0.6,
+                    cutoff=KEY_CUTOFF,
                 ),
             )
         return None

@@ -14,7 +14,6 @@ holds it and the instance path. Both are imported only when needed.
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..resources import schema_path
+from ..suggest import close_matches
 from .problems import index_path, member_path
 
 SCHEMA_FILE = "sequence-template.schema.json"
@@ -410,8 +410,6 @@ def describe(value: Any) -> str:
 
 def did_you_mean(word: str, options: Sequence[str]) -> str | None:
     """``did you mean `delay_value`?`` when one of ``options`` is close to ``word``."""
-    lowered = {option.lower(): option for option in options if isinstance(option, str)}
-    if word.lower() in lowered:
-        return f"did you mean `{lowered[word.lower()]}`?"
-    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return f"did you mean `{lowered[close[0]]}`?" if close else None
+    texts = [option for option in options if isinstance(option, str)]
+    close = close_matches(word, texts, most=1, key=str.lower)
+    return f"did you mean `{close[0]}`?" if close else None

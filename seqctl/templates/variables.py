@@ -10,10 +10,11 @@ are passed in.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Collection, Iterator
 from typing import NamedTuple
+
+from ..suggest import close_matches
 
 # The application's own catalogue (§5), in the order of the contract; each is filled in
 # from the restaurant's columns as the application formats it (``seqctl.templates.rendering``).
@@ -104,8 +105,7 @@ def suggest_variable(name: str, declared: Collection[str] = ()) -> str | None:
     lowered = name.lower()
     if is_known(lowered, declared):
         return lowered
-    candidates = [*KNOWN_VARIABLES, *sorted(declared)]
-    matches = difflib.get_close_matches(lowered, candidates, n=1, cutoff=0.6)
+    matches = close_matches(lowered, [*KNOWN_VARIABLES, *sorted(declared)], most=1)
     return matches[0] if matches else None
 
 

@@ -81,3 +81,15 @@ def test_templates_and_users(seq: Cli) -> None:
     assert users.exit_code == 0 and "sam@demo.example" in users.stdout and SAM[:8] in users.stdout
     ids = [u["id"] for u in json.loads(seq("users", "--format", "json").stdout)["users"]]
     assert SAM in ids
+
+
+def test_close_matches_compares_by_key_and_gives_the_name() -> None:
+    from seqctl.suggest import close_matches
+
+    assert close_matches("DELAY_VALEU", ["delay_value", "delay_unit"], key=str.lower) == [
+        "delay_value",
+        "delay_unit",
+    ]
+    assert close_matches("el fogon", ["El Fogón", "el fogón"], key=fold) == ["El Fogón"]
+    assert close_matches("--formt", ["--format", "--force", "--from"], most=1) == ["--format"]
+    assert close_matches("zzz", ["delay_value"]) == []

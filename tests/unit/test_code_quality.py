@@ -55,3 +55,14 @@ def test_ruff() -> None:
 def test_mypy_strict() -> None:
     result = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout
+
+
+def test_one_did_you_mean_matcher() -> None:
+    """Every "did you mean" hint comes from ``seqctl.suggest.close_matches`` (one matcher,
+    two named cutoffs), not from a wrapper of difflib of its own."""
+    users = sorted(
+        str(p.relative_to(ROOT))
+        for p in LIBRARY.rglob("*.py")
+        if "get_close_matches" in p.read_text(encoding="utf-8")
+    )
+    assert users == ["seqctl/suggest.py"]
