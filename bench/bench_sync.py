@@ -39,7 +39,7 @@ from seqctl.db.demo import load_demo
 from seqctl.db.migrate import upgrade
 from seqctl.runtime.lookup import Organisation
 from seqctl.sync.apply_plan import SyncOptions, sync
-from seqctl.sync.inputs import load_templates
+from seqctl.sync.inputs import desired_templates
 from seqctl.templates.spec import TemplateSpec
 
 TYPES = ("call", "email", "text", "internal_activity", "social_message")
@@ -170,9 +170,9 @@ def measure(bench: Bench, count: int, steps: int, folder: Path) -> dict[str, Any
     write_files(small, count // 10, steps)
     write_files(small_changed, count // 10, steps, changed=count // 100)
     started = time.perf_counter()
-    specs = load_templates([base])[0]
+    specs = desired_templates([base])[0]
     load_time = time.perf_counter() - started
-    specs_changed = load_templates([changed])[0]
+    specs_changed = desired_templates([changed])[0]
     runs = bench.runs
 
     library = {
@@ -196,7 +196,7 @@ def measure(bench: Bench, count: int, steps: int, folder: Path) -> dict[str, Any
             bench.statements(lambda: bench.sync(changed_specs)),
         ]
 
-    few = statement_counts(load_templates([small])[0], load_templates([small_changed])[0])
+    few = statement_counts(desired_templates([small])[0], desired_templates([small_changed])[0])
     many = statement_counts(specs, specs_changed)
     bench.reset()
     baseline = min(bench.copy_baseline(count, steps) for _ in range(runs))

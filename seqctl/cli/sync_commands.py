@@ -152,9 +152,9 @@ def _render(plan: Plan, fmt: PlanFormat, *, applied: bool) -> None:
 
 
 def _load(paths: list[Path] | None) -> list[TemplateSpec]:
-    from ..sync.inputs import load_templates
+    from ..sync.inputs import desired_templates
 
-    templates, warnings = load_templates(paths or [DEFAULT_PATH])
+    templates, warnings = desired_templates(paths or [DEFAULT_PATH])
     for warning in warnings:
         err(f"warning: {warning}")
     return templates

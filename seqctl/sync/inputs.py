@@ -29,14 +29,18 @@ def display_path(file: str) -> str:
     return project_path(file)
 
 
-def load_templates(paths: Sequence[Path]) -> tuple[list[TemplateSpec], list[str]]:
-    """The templates of the files under ``paths`` and the validation warnings.
+def desired_templates(paths: Sequence[Path]) -> tuple[list[TemplateSpec], list[str]]:
+    """The desired state of a sync: the templates of the files under ``paths`` (sources
+    relative to the project root) and the validation warnings.
 
-    Raises InvalidInput listing every error (file:line:col, JSON path, message).
+    Unlike :func:`seqctl.templates.validate.load_templates`, which returns what it could
+    load with every problem, this refuses: it raises InvalidInput listing every error
+    (file:line:col, JSON path, message).
     """
-    from ..templates.validate import load_templates as validate_and_load
+    from ..templates.validate import validate_paths
 
-    loaded, result = validate_and_load(paths)
+    result = validate_paths(paths)
+    loaded = result.templates
     problems = sorted(result.all_problems(), key=lambda p: p.sort_key())
     errors = [p for p in problems if p.severity == "error"]
     warnings = [_describe(p) for p in problems if p.severity == "warning"]
