@@ -1,10 +1,13 @@
-"""SQLAlchemy Core tables mirroring migrations 001–004 and the CRM tables they build on.
+"""SQLAlchemy Core tables mirroring the migrations and the CRM tables they build on.
 
 Only the columns seqctl reads or writes are declared; the migrations are the source of
-truth for the schema (a test compares these declarations with the catalog).
+truth for the schema (a test compares these declarations with the catalog). The column
+lists of seqctl's hand-written statements take their types from here (:func:`typed`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy import (
     Boolean,
@@ -17,6 +20,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.dialects.postgresql.base import PGDialect
 
 metadata = MetaData()
 
@@ -123,6 +127,7 @@ sequence_steps = Table(
     Column("priority", Text, nullable=False),
     Column("message_template_id", UUID(as_uuid=False)),
     Column("custom_message", Text),
+    Column("subject_line", Text),  # revision 005
     Column("delay_value", Integer, nullable=False),
     Column("delay_unit", Text, nullable=False),
     Column("metadata", JSONB),
@@ -185,3 +190,14 @@ tasks = Table(
     Column("sequence_instance_id", UUID(as_uuid=False), ForeignKey("sequence_instances.id")),
     Column("sequence_step_order", Integer),
 )
+
+
+_POSTGRESQL = PGDialect()  # type: ignore[no-untyped-call]  # (SQLAlchemy leaves it untyped)
+
+
+def typed(table: Table, names: Iterable[str]) -> str:
+    """``name text, tags text[], …``: columns of ``table`` with their PostgreSQL types as
+    declared here, for the record of ``jsonb_to_recordset(…) AS d(…)``."""
+    return ", ".join(
+        f"{name} {str(table.c[name].type.compile(dialect=_POSTGRESQL)).lower()}" for name in names
+    )

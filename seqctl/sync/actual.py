@@ -215,12 +215,11 @@ def row_digest(
 
 
 # id, template id, step_order, updated_at (µs since the epoch), then STEP_FIELDS
-STEPS_AS_JSON = text("""
+STEPS_AS_JSON = text(f"""
 SELECT coalesce(json_agg(json_build_array(
     s.id, s.sequence_template_id, s.step_order,
     (extract(epoch FROM s.updated_at) * 1000000)::bigint,
-    s.name, s.type, s.priority, s.description, s.delay_value, s.delay_unit,
-    s.task_template_id, s.message_template_id, s.custom_message, s.subject_line, s.metadata
+    {", ".join("s." + f for f in STEP_FIELDS)}
   ) ORDER BY s.sequence_template_id, s.step_order)::text, '[]')
 FROM sequence_steps AS s JOIN sequence_templates AS t ON t.id = s.sequence_template_id
 WHERE t.organisation_id = CAST(:org AS uuid)

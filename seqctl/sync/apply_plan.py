@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import Connection, exc, text
 
 from ..config import DEFAULT_LOCK_TIMEOUT
+from ..db import tables
 from ..errors import Conflict, DatabaseError, LockTimeout, Refused
 from ..templates.spec import Organisation, TemplateSpec
-from .actual import instances_of, read_state
+from .actual import STEP_FIELDS, TEMPLATE_FIELDS, instances_of, read_state
 from .diff import build_plan
 from .plan import Plan, PlanOptions, StepChange, TemplateChange
 from .scope import Scope
@@ -203,9 +204,7 @@ WHERE t.id = ANY(CAST(:ids AS uuid[])) AND t.organisation_id = CAST(:org AS uuid
   AND NOT EXISTS (SELECT 1 FROM sequence_instances AS i WHERE i.sequence_template_id = t.id)
 RETURNING t.id
 """)
-TEMPLATE_RECORD = (
-    "d(id uuid, name text, description text, tags text[], is_active boolean, metadata jsonb)"
-)
+TEMPLATE_RECORD = f"d(id uuid, {tables.typed(tables.sequence_templates, TEMPLATE_FIELDS)})"
 INSERT_TEMPLATES = text(f"""
 INSERT INTO sequence_templates
   (id, organisation_id, created_by, name, description, tags, is_active, metadata)
@@ -223,15 +222,11 @@ WHERE t.id = d.id AND t.organisation_id = CAST(:org AS uuid)
       IS DISTINCT FROM (d.name, d.description, COALESCE(d.tags, ARRAY[]::text[]), d.is_active,
                         d.metadata)
 """)
-STEP_COLUMNS = (
-    "step_order, name, description, task_template_id, type, priority, "
-    "message_template_id, custom_message, subject_line, delay_value, delay_unit, metadata"
-)
+# a step's columns (but its id and template's) and their types: from STEP_FIELDS and the table
+STEP_COLUMNS = ("step_order", *STEP_FIELDS)
 STEP_RECORD = (
-    "d(id uuid, template_id uuid, moved boolean, step_order integer, name text, "
-    "description text, task_template_id uuid, type text, priority text, "
-    "message_template_id uuid, custom_message text, subject_line text, delay_value integer, "
-    "delay_unit text, metadata jsonb)"
+    "d(id uuid, template_id uuid, moved boolean, "
+    f"{tables.typed(tables.sequence_steps, STEP_COLUMNS)})"
 )
 # every step statement is confined to the organisation's templates (a saved plan is a file)
 IN_ORGANISATION = (
@@ -244,11 +239,7 @@ DELETE_STEPS = text(
 UPDATE_STEPS = text(f"""
 UPDATE sequence_steps AS s
 SET step_order = d.step_order + CASE WHEN d.moved THEN {OFFSET} ELSE 0 END,
-    name = d.name, description = d.description, task_template_id = d.task_template_id,
-    type = d.type, priority = d.priority, message_template_id = d.message_template_id,
-    custom_message = d.custom_message, subject_line = d.subject_line,
-    delay_value = d.delay_value, delay_unit = d.delay_unit,
-    metadata = d.metadata
+    {", ".join(f"{c} = d.{c}" for c in STEP_FIELDS)}
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS {STEP_RECORD}
 WHERE s.id = d.id AND s.sequence_template_id = d.template_id AND s.{IN_ORGANISATION}
 """)
@@ -257,8 +248,8 @@ SETTLE_MOVED_STEPS = text(
     f"WHERE id = ANY(CAST(:ids AS uuid[])) AND {IN_ORGANISATION}"
 )
 INSERT_STEPS = text(f"""
-INSERT INTO sequence_steps (id, sequence_template_id, {STEP_COLUMNS})
-SELECT d.id, d.template_id, {", ".join("d." + c.strip() for c in STEP_COLUMNS.split(","))}
+INSERT INTO sequence_steps (id, sequence_template_id, {", ".join(STEP_COLUMNS)})
+SELECT d.id, d.template_id, {", ".join("d." + c for c in STEP_COLUMNS)}
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS {STEP_RECORD}
 WHERE d.template_id IN (SELECT id FROM sequence_templates
                         WHERE organisation_id = CAST(:org AS uuid))

@@ -1,0 +1,30 @@
+"""A step's columns are written once: STEP_FIELDS, with their types from the Core table."""
+
+from __future__ import annotations
+
+from seqctl.db import tables
+from seqctl.sync import actual, apply_plan
+
+BOOKKEEPING = {"id", "sequence_template_id", "step_order", "created_at", "updated_at"}
+
+
+def test_step_fields_are_the_tables_content_columns() -> None:
+    declared = {c.name for c in tables.sequence_steps.c}
+    assert set(actual.STEP_FIELDS) == declared - BOOKKEEPING
+    assert len(set(actual.STEP_FIELDS)) == len(actual.STEP_FIELDS)
+
+
+def test_statements_name_every_step_field_with_its_declared_type() -> None:
+    for field in actual.STEP_FIELDS:
+        column = tables.sequence_steps.c[field]
+        type_name = str(column.type.compile(dialect=tables._POSTGRESQL)).lower()
+        assert f" {field} {type_name}" in apply_plan.STEP_RECORD
+        assert f"{field} = d.{field}" in str(apply_plan.UPDATE_STEPS)
+        assert f"d.{field}" in str(apply_plan.INSERT_STEPS)
+        assert f"s.{field}" in str(actual.STEPS_AS_JSON)
+
+
+def test_template_record_takes_its_types_from_the_table() -> None:
+    assert apply_plan.TEMPLATE_RECORD == (
+        "d(id uuid, name text, description text, tags text[], is_active boolean, metadata jsonb)"
+    )
