@@ -30,7 +30,7 @@ def _server() -> EmbeddedServer:
     from ..config import project_root
     from ..db.embedded import EmbeddedServer
 
-    return EmbeddedServer(project_root() / ".seqctl")
+    return EmbeddedServer(project_root() / ".seqctl", err)
 
 
 @db_app.command("start")

