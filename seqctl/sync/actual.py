@@ -8,6 +8,7 @@ plain "row form" dictionaries that the planner compares with the files. A templa
 from __future__ import annotations
 
 import json
+import typing
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from ..templates.declared import SEQCTL_KEY as SEQCTL_KEY
 from ..templates.declared import stored_variables as stored_variables
 from ..templates.schedule_format import stored_schedule
 from ..templates.spec import Organisation, canonical_json, content_digest
+from .plan import StepFields, TemplateRow
 
 TEMPLATE_FIELDS = ("name", "description", "tags", "is_active", "metadata")
 STEP_FIELDS = (
@@ -45,14 +47,14 @@ LATER_STEP_FIELDS = ("subject_line",)
 class ActualStep:
     id: str
     step_order: int
-    row: Mapping[str, Any]  # STEP_FIELDS, NULL metadata read as {}
+    row: StepFields  # NULL metadata read as {}
     updated_at: int  # µs since the epoch
 
 
 @dataclass(frozen=True)
 class ActualTemplate:
     id: str
-    row: Mapping[str, Any]  # TEMPLATE_FIELDS; metadata as stored (with the seqctl entry)
+    row: TemplateRow  # metadata as stored (with the seqctl entry)
     steps: tuple[ActualStep, ...]
     updated_at: int  # µs since the epoch
     instances: Mapping[str, int] = field(default_factory=dict)  # status -> count
@@ -279,7 +281,8 @@ def read_state(conn: Connection, organisation: Organisation) -> ActualState:
     steps: dict[str, list[ActualStep]] = defaultdict(list)
     for row in step_rows:
         step_id, template_id, order, updated_at, *values = row
-        fields = dict(zip(STEP_FIELDS, values, strict=True))
+        # the JSON array holds STEP_FIELDS in order (STEPS_AS_JSON): a StepFields by construction
+        fields = typing.cast(StepFields, dict(zip(STEP_FIELDS, values, strict=True)))
         fields["metadata"] = fields["metadata"] or {}
         steps[template_id].append(ActualStep(step_id, order, fields, updated_at))
     counts: dict[str, dict[str, int]] = defaultdict(dict)

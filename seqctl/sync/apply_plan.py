@@ -27,7 +27,7 @@ from ..errors import Conflict, DatabaseError, LockTimeout, Refused
 from ..templates.spec import Organisation, TemplateSpec
 from .actual import STEP_FIELDS, TEMPLATE_FIELDS, instances_of, read_state
 from .diff import build_plan
-from .plan import Plan, PlanOptions, StepChange, TemplateChange
+from .plan import Plan, PlanOptions, StepChange, StepRow, TemplateChange, TemplateRow
 from .scope import Scope
 
 OFFSET = 1_000_000  # moved steps pass through step_order + OFFSET (UNIQUE, CHECK > 0)
@@ -256,15 +256,29 @@ WHERE d.template_id IN (SELECT id FROM sequence_templates
 """)
 
 
+class TemplateRecord(TemplateRow):
+    """A template row with its id: one element of ``:rows`` (TEMPLATE_RECORD)."""
+
+    id: str
+
+
+class StepRecord(StepRow):
+    """A step row with its ids: one element of ``:rows`` (STEP_RECORD)."""
+
+    id: str
+    template_id: str
+    moved: bool
+
+
 @dataclass
 class _Writes:
     template_deletes: list[str]
-    template_inserts: list[dict[str, Any]]
-    template_updates: list[dict[str, Any]]
+    template_inserts: list[TemplateRecord]
+    template_updates: list[TemplateRecord]
     step_deletes: list[str]
-    step_updates: list[dict[str, Any]]
+    step_updates: list[StepRecord]
     step_moves: list[str]
-    step_inserts: list[dict[str, Any]]
+    step_inserts: list[StepRecord]
     where: dict[str, tuple[TemplateChange, StepChange | None]]
 
 
@@ -276,7 +290,9 @@ def _collect(plan: Plan) -> _Writes:
             continue
         template_id = change.template_id or str(uuid.uuid4())
         writes.where[template_id] = (change, None)
-        record = {"id": template_id, **dict(change.row or {})}
+        if change.row is None:  # the plan schema requires one: a plan edited by hand
+            raise _no_row(change.key)
+        record: TemplateRecord = {**change.row, "id": template_id}
         (writes.template_inserts if change.kind == "create" else writes.template_updates).append(
             record
         )
@@ -287,8 +303,10 @@ def _collect(plan: Plan) -> _Writes:
             step_id = step.step_id or str(uuid.uuid4())
             writes.where[step_id] = (change, step)
             moved = step.old_step_order is not None and step.old_step_order != step.step_order
-            row = {
-                **dict(step.row or {}),
+            if step.row is None:
+                raise _no_row(f"{change.key}, step {step.step_order}")
+            row: StepRecord = {
+                **step.row,
                 "id": step_id,
                 "template_id": template_id,
                 "moved": moved,
@@ -301,6 +319,12 @@ def _collect(plan: Plan) -> _Writes:
                 if moved:
                     writes.step_moves.append(step_id)
     return writes
+
+
+def _no_row(what: str) -> Conflict:
+    return Conflict(
+        f"the plan has no row to write for {what}", hint="make a new plan with `seqctl plan`"
+    )
 
 
 def apply_plan(conn: Connection, plan: Plan, *, acting_user: str | None = None) -> None:

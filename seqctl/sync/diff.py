@@ -41,8 +41,10 @@ from .plan import (
     PlanOptions,
     StepChange,
     StepKind,
+    StepRow,
     TemplateChange,
     TemplateKind,
+    TemplateRow,
 )
 from .references import REFERENCE_FIELDS, References
 from .scope import Scope, stored_source
@@ -229,9 +231,9 @@ def _storable(spec: TemplateSpec, problems: Problems) -> bool:
 
 def _desired_steps(
     spec: TemplateSpec, refs: Mapping[str, References], problems: Problems
-) -> list[dict[str, Any]] | None:
+) -> list[StepRow] | None:
     """The step rows the file asks for, references resolved; None if one does not resolve."""
-    rows: list[dict[str, Any]] = []
+    rows: list[StepRow] = []
     ok = True
     for index, step in enumerate(spec.steps):
         resolved: dict[str, str | None] = {}
@@ -254,7 +256,8 @@ def _desired_steps(
                 "description": step.description,
                 "delay_value": step.delay_value,
                 "delay_unit": step.delay_unit,
-                **resolved,
+                "task_template_id": resolved["task_template_id"],
+                "message_template_id": resolved["message_template_id"],
                 "custom_message": step.custom_message,
                 "subject_line": step.subject_line,
                 "metadata": step_metadata(step.metadata, step.hours),
@@ -265,12 +268,12 @@ def _desired_steps(
 
 def _template_change(
     spec: TemplateSpec,
-    steps: list[dict[str, Any]],
+    steps: list[StepRow],
     current: ActualTemplate | None,
     kind: TemplateKind,
     refs: Mapping[str, References],
 ) -> TemplateChange | None:
-    row: dict[str, Any] = {
+    row: TemplateRow = {
         "name": spec.name,
         "description": spec.description,
         "tags": list(spec.tags),
@@ -385,7 +388,8 @@ def _orphan_change(template: ActualTemplate, key: str, prune: bool) -> TemplateC
         return TemplateChange(kind="delete", **common)
     if not template.row["is_active"]:
         return None
-    row = dict(template.row, is_active=False)
+    row = template.row.copy()
+    row["is_active"] = False
     steps = [dict(s.row, step_order=s.step_order) for s in template.steps]
     row["metadata"] = dict(row["metadata"])
     row["metadata"][SEQCTL_KEY] = dict(
@@ -403,7 +407,7 @@ def _orphan_change(template: ActualTemplate, key: str, prune: bool) -> TemplateC
 
 
 def diff_steps(
-    desired: Sequence[Mapping[str, Any]],
+    desired: Sequence[StepRow],
     actual: Sequence[ActualStep],
     refs: Mapping[str, References],
     locate: Callable[[int], Location],
@@ -435,7 +439,7 @@ def diff_steps(
     changes: list[StepChange] = []
     for index, wanted in enumerate(desired):
         order = int(wanted["step_order"])
-        row = dict(wanted)
+        row = wanted.copy()
         existing = matched.get(index)
         if existing is None:
             changes.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from ..templates.spec import Location, Organisation
 
@@ -28,6 +28,38 @@ SUMMARY: dict[str, tuple[TemplateKind, ...]] = {
 }
 
 
+class TemplateRow(TypedDict):
+    """A sequence template's row as sync reads and writes it (``actual.TEMPLATE_FIELDS``)."""
+
+    name: str
+    description: str | None
+    tags: list[str]
+    is_active: bool
+    metadata: dict[str, Any]
+
+
+class StepFields(TypedDict):
+    """A step's content as sync reads and writes it (``actual.STEP_FIELDS``)."""
+
+    name: str
+    type: str
+    priority: str
+    description: str | None
+    delay_value: int
+    delay_unit: str
+    task_template_id: str | None
+    message_template_id: str | None
+    custom_message: str | None
+    subject_line: str | None
+    metadata: dict[str, Any]
+
+
+class StepRow(StepFields):
+    """A step's desired row in a plan: its content and its position (1..N)."""
+
+    step_order: int
+
+
 @dataclass(frozen=True)
 class FieldChange:
     field: str
@@ -43,7 +75,7 @@ class StepChange:
     name: str
     step_id: str | None = None  # the existing row (None for a create)
     fields: tuple[FieldChange, ...] = ()
-    row: Mapping[str, Any] | None = None  # the complete desired row (not for a delete)
+    row: StepRow | None = None  # the complete desired row (not for a delete)
     location: Location | None = None
 
 
@@ -71,7 +103,7 @@ class TemplateChange:
     steps: tuple[StepChange, ...] = ()
     drift: bool = False  # the row was edited outside git since the last sync
     impact: Impact = field(default_factory=Impact)
-    row: Mapping[str, Any] | None = None  # the complete desired template row (not for delete)
+    row: TemplateRow | None = None  # the complete desired template row (not for delete)
     # running_instances: migrate: what sync will do to the running instances (counts and
     # the digest of their state; filled in by the caller that previews it, see cli)
     migration: Mapping[str, Any] | None = None
@@ -89,9 +121,14 @@ class TemplateChange:
         )
 
     @property
+    def _seqctl_entry(self) -> Any:
+        """``metadata.seqctl`` of the desired row (None without one)."""
+        return (self.row["metadata"] or {}).get("seqctl") if self.row is not None else None
+
+    @property
     def new_version(self) -> int | None:
         """The template version this change writes (spec §9), if it records one."""
-        entry = ((self.row or {}).get("metadata") or {}).get("seqctl")
+        entry = self._seqctl_entry
         found = entry.get("version") if isinstance(entry, Mapping) else None
         return found if isinstance(found, int) and not isinstance(found, bool) else None
 
@@ -106,7 +143,7 @@ class TemplateChange:
     @property
     def running_instances(self) -> str:
         """keep | migrate: what sync does to the running instances (spec §9)."""
-        entry = ((self.row or {}).get("metadata") or {}).get("seqctl")
+        entry = self._seqctl_entry
         found = entry.get("running_instances") if isinstance(entry, Mapping) else None
         return "migrate" if found == "migrate" else "keep"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..inert import inert
@@ -133,7 +133,7 @@ def _field_lines(fields: tuple[FieldChange, ...]) -> list[str]:
 def step_summary(step: StepChange) -> str:
     """A new step in full, for a reviewer (spec §8): type, delay, priority, references and
     the first line of its message."""
-    row = step.row or {}
+    row: Mapping[str, Any] = step.row or {}
     value, unit = row.get("delay_value") or 0, str(row.get("delay_unit") or "days")
     delay = (
         f"after {value} {unit.removesuffix('s') if value == 1 else unit}" if value else "at once"

@@ -28,3 +28,18 @@ def test_template_record_takes_its_types_from_the_table() -> None:
     assert apply_plan.TEMPLATE_RECORD == (
         "d(id uuid, name text, description text, tags text[], is_active boolean, metadata jsonb)"
     )
+
+
+def test_plan_row_types_hold_the_fields_sync_reads_and_writes() -> None:
+    from seqctl.sync import plan
+
+    assert set(plan.TemplateRow.__annotations__) == set(actual.TEMPLATE_FIELDS)
+    assert set(plan.StepFields.__annotations__) == set(actual.STEP_FIELDS)
+    assert plan.StepRow.__required_keys__ == {"step_order", *actual.STEP_FIELDS}
+    assert apply_plan.StepRecord.__required_keys__ == {
+        "id",
+        "template_id",
+        "moved",
+        "step_order",
+        *actual.STEP_FIELDS,
+    }
