@@ -272,32 +272,35 @@ def read_catalog(conn: Connection) -> Catalog:
     ).all()
     columns: dict[str, dict[str, tuple[str, bool]]] = {}
     for table, column, type_name, not_null in conn.execute(
-        text(
-            "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull "
-            f"FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid WHERE {rel} "
-            "AND a.attnum > 0 AND NOT a.attisdropped"
-        ),
+        text(f"""
+            SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            WHERE {rel} AND a.attnum > 0 AND NOT a.attisdropped
+        """),
         {"tables": tables},
     ):
         columns.setdefault(table, {})[column] = (type_name, bool(not_null))
     constraints = {
         name: f"{table}: {definition}"
         for name, table, definition in conn.execute(
-            text(
-                "SELECT con.conname, c.relname, pg_get_constraintdef(con.oid) FROM pg_constraint "
-                f"con JOIN pg_class c ON c.oid = con.conrelid WHERE {rel}"
-            ),
+            text(f"""
+                SELECT con.conname, c.relname, pg_get_constraintdef(con.oid)
+                FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+                WHERE {rel}
+            """),
             {"tables": tables},
         )
     }
     indexes = {
         name: re.sub(r"^CREATE (UNIQUE )?INDEX \S+ ON public\.", "", definition)
         for name, definition in conn.execute(
-            text(
-                "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
-                "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid "
-                f"WHERE {rel}"
-            ),
+            text(f"""
+                SELECT i.relname, pg_get_indexdef(x.indexrelid)
+                FROM pg_index x
+                JOIN pg_class i ON i.oid = x.indexrelid
+                JOIN pg_class c ON c.oid = x.indrelid
+                WHERE {rel}
+            """),
             {"tables": tables},
         )
     }
@@ -402,14 +405,14 @@ def needs_adoption(conn: Connection) -> bool:
         return False
     return bool(
         conn.execute(
-            text(
-                "SELECT to_regclass('public.sequence_templates') IS NOT NULL "
-                "OR to_regclass('public.sequence_steps') IS NOT NULL "
-                "OR to_regclass('public.sequence_instances') IS NOT NULL "
-                "OR EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
-                "to_regclass('public.tasks') AND attname = 'sequence_instance_id' "
-                "AND NOT attisdropped)"
-            )
+            text("""
+                SELECT to_regclass('public.sequence_templates') IS NOT NULL
+                    OR to_regclass('public.sequence_steps') IS NOT NULL
+                    OR to_regclass('public.sequence_instances') IS NOT NULL
+                    OR EXISTS (SELECT 1 FROM pg_attribute
+                               WHERE attrelid = to_regclass('public.tasks')
+                                 AND attname = 'sequence_instance_id' AND NOT attisdropped)
+            """)
         ).scalar()
     )
 

@@ -78,11 +78,11 @@ def act_as(conn: Connection, user_id: str) -> None:
     """For the rest of this transaction, be ``user_id`` under row level security."""
     claims = json.dumps({"sub": user_id, "role": AUTHENTICATED_ROLE})
     conn.execute(
-        text(
-            "SELECT set_config('request.jwt.claims', :claims, true), "
-            "set_config('request.jwt.claim.sub', :sub, true), "
-            "set_config('role', :role, true)"
-        ),
+        text("""
+            SELECT set_config('request.jwt.claims', :claims, true),
+                   set_config('request.jwt.claim.sub', :sub, true),
+                   set_config('role', :role, true)
+        """),
         {"claims": claims, "sub": user_id, "role": AUTHENTICATED_ROLE},
     )
 

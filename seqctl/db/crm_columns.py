@@ -93,14 +93,14 @@ def crm_columns(conn: Connection) -> CrmColumns:
     if transaction is not None and cached is not None and cached[0] is transaction:
         return cached[1]  # type: ignore[no-any-return]
     rows = conn.execute(
-        text(
-            "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) "
-            "FROM pg_catalog.pg_attribute a "
-            "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relname = ANY(:tables) "
-            "AND a.attnum > 0 AND NOT a.attisdropped"
-        ),
+        text("""
+            SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+            FROM pg_catalog.pg_attribute a
+            JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relname = ANY(:tables)
+              AND a.attnum > 0 AND NOT a.attisdropped
+        """),
         {"tables": list(CRM_TABLES)},
     ).all()
     found: dict[str, dict[str, str]] = {}

@@ -191,11 +191,12 @@ def load_demo(conn: Connection) -> dict[str, Any]:
         for email, name, role in USERS
     ]
     conn.execute(
-        text(
-            "INSERT INTO auth.users (id, email) SELECT u.id, u.email FROM "
-            "jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(id uuid, email text) "
-            "ON CONFLICT DO NOTHING"
-        ),
+        text("""
+            INSERT INTO auth.users (id, email)
+            SELECT u.id, u.email
+            FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(id uuid, email text)
+            ON CONFLICT DO NOTHING
+        """),
         {"rows": json.dumps(users)},
     )
     conn.execute(
@@ -242,13 +243,13 @@ def load_demo(conn: Connection) -> dict[str, Any]:
         for n, t, p, m in TASK_TEMPLATES
     ]
     conn.execute(
-        text(
-            "INSERT INTO task_templates "
-            "(id, organisation_id, name, type, priority, default_message) "
-            "SELECT t.id, CAST(:org AS uuid), t.name, t.type, t.priority, t.default_message FROM "
-            "jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(id uuid, name text, type text, "
-            "priority text, default_message text) ON CONFLICT (id) DO NOTHING"
-        ),
+        text("""
+            INSERT INTO task_templates (id, organisation_id, name, type, priority, default_message)
+            SELECT t.id, CAST(:org AS uuid), t.name, t.type, t.priority, t.default_message
+            FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+              AS t(id uuid, name text, type text, priority text, default_message text)
+            ON CONFLICT (id) DO NOTHING
+        """),
         {"rows": json.dumps(task_templates), "org": org_id},
     )
     message_templates = [

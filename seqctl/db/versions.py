@@ -69,18 +69,17 @@ class OutdatedCount:
     outdated: int
 
 
-OUTDATED_COUNTS = text(
-    "SELECT t.id::text AS template_id, "
-    + template_version_sql("t")
-    + " AS version, count(i.id) AS running, count(i.id) FILTER (WHERE "
-    + instance_version_sql("i")
-    + " < "
-    + template_version_sql("t")
-    + ") AS outdated FROM sequence_templates t"
-    " LEFT JOIN sequence_instances i ON i.sequence_template_id = t.id"
-    " AND i.status IN ('active', 'paused')"
-    " WHERE t.organisation_id = CAST(:org AS uuid) GROUP BY t.id"
-)
+OUTDATED_COUNTS = text(f"""
+SELECT t.id::text AS template_id, {template_version_sql("t")} AS version,
+       count(i.id) AS running,
+       count(i.id) FILTER (WHERE {instance_version_sql("i")} < {template_version_sql("t")})
+         AS outdated
+FROM sequence_templates t
+LEFT JOIN sequence_instances i
+  ON i.sequence_template_id = t.id AND i.status IN ('active', 'paused')
+WHERE t.organisation_id = CAST(:org AS uuid)
+GROUP BY t.id
+""")
 
 
 def outdated_instance_counts(conn: Connection, org: str) -> dict[str, OutdatedCount]:

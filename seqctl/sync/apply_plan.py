@@ -101,11 +101,11 @@ def _prune_refused(conn: Connection, blocked: Sequence[TemplateChange]) -> Refus
     counts = {
         str(template_id): n
         for template_id, n in conn.execute(
-            text(
-                "SELECT sequence_template_id, count(*) FROM sequence_instances"
-                " WHERE sequence_template_id = ANY(CAST(:ids AS uuid[]))"
-                " GROUP BY sequence_template_id"
-            ),
+            text("""
+                SELECT sequence_template_id, count(*) FROM sequence_instances
+                WHERE sequence_template_id = ANY(CAST(:ids AS uuid[]))
+                GROUP BY sequence_template_id
+            """),
             {"ids": ids},
         )
     }

@@ -69,13 +69,14 @@ def _linked_texts(
     subject = crm.expression("m", *MESSAGE_SUBJECT)
     task_subject = crm.expression("t", "task_templates", ("subject_line",))
     rows = conn.execute(
-        text(
-            f"SELECT 'message' AS kind, m.id::text AS id, m.name, {content} AS body,"
-            f" {subject} AS subject FROM message_templates m"
-            " WHERE m.organisation_id = CAST(:org AS uuid)"
-            f" UNION ALL SELECT 'task', t.id::text, t.name, t.default_message, {task_subject}"
-            " FROM task_templates t WHERE t.organisation_id = CAST(:org AS uuid)"
-        ),
+        text(f"""
+            SELECT 'message' AS kind, m.id::text AS id, m.name, {content} AS body,
+                   {subject} AS subject
+            FROM message_templates m WHERE m.organisation_id = CAST(:org AS uuid)
+            UNION ALL
+            SELECT 'task', t.id::text, t.name, t.default_message, {task_subject}
+            FROM task_templates t WHERE t.organisation_id = CAST(:org AS uuid)
+        """),
         {"org": org_id},
     ).all()
     found: dict[tuple[str, str], list[str]] = {}
