@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, text
 
 from ..errors import Refused
+from ..vocabulary import StepType
 from .connection import REVISION_IDS
 
 SEQUENCE_TABLES = ("sequence_templates", "sequence_steps", "sequence_instances")
@@ -216,7 +217,7 @@ EXPECTED_POLICIES: Mapping[str, tuple[str, str, str | None, str | None]] = {
     "sequence_instances_insert_policy": ("sequence_instances", "INSERT", None, _ORG),
 }
 
-STEP_TYPES = ("internal_activity", "social_message", "text", "email", "call", "demo_meeting")
+STEP_TYPES = tuple(t.value for t in StepType)
 
 # revision 004's fix, applied where missing (see migrations/versions/004_*.py)
 CLEAR_STEP_ORDER_SQL = r"""

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ..vocabulary import MAX_STEPS
 from .problems import ERROR, Problem
 from .yaml_tree import (
     MAP,
@@ -270,7 +271,7 @@ def _too_big(file: str, size: int) -> LoadedFile:
         file,
         f"the file is {size / 1024 / 1024:.1f} MiB; template files are limited to "
         f"{MAX_FILE_BYTES // 1024 // 1024} MiB",
-        "a template has at most 50 steps; split it or remove the bulk",
+        f"a template has at most {MAX_STEPS} steps; split it or remove the bulk",
     )
 
 

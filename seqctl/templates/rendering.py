@@ -27,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from ..config import DEFAULT_TIMEZONE
 from .variables import KNOWN_VARIABLES, find_variables, is_known
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class Today:
     (to read timestamps such as ``last_contacted`` as local dates)."""
 
     date: date
-    timezone: str = "UTC"
+    timezone: str = DEFAULT_TIMEZONE
 
 
 Formatter = Callable[[Mapping[str, Any], Today], str]

@@ -23,7 +23,6 @@ from ..suggest import did_you_mean
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 COUNTS = ("calendar", "business")
 ZONE_KEYWORDS = ("restaurant", "organisation")
-UNITS = ("minutes", "hours", "days")
 SEARCH_DAYS = 731  # no allowed instant within two years: the schedule allows nothing
 
 _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")

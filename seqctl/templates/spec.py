@@ -13,12 +13,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..vocabulary import DEFAULT_DELAY_UNIT, DEFAULT_DELAY_VALUE, DEFAULT_PRIORITY
+from ..vocabulary import (
+    DEFAULT_DELAY_UNIT,
+    DEFAULT_DELAY_VALUE,
+    DEFAULT_PRIORITY,
+    DelayUnit,
+    Priority,
+    StepType,
+)
 from .problems import parent_path
 
-STEP_TYPES = ("internal_activity", "social_message", "text", "email", "call", "demo_meeting")
-PRIORITIES = ("low", "medium", "high")
-DELAY_UNITS = ("minutes", "hours", "days")
+STEP_TYPES = tuple(t.value for t in StepType)
+PRIORITIES = tuple(p.value for p in Priority)
+DELAY_UNITS = tuple(u.value for u in DelayUnit)
 
 
 @dataclass(frozen=True)

@@ -43,3 +43,12 @@ def test_instance_statuses_are_the_migrations() -> None:
     found = re.search(r"status TEXT[^\n]*CHECK \(status IN \(([^)]*)\)\)", sql)
     assert found is not None
     assert [s.strip(" '") for s in found.group(1).split(",")] == list(v.InstanceStatus)
+
+
+def test_the_word_lists_elsewhere_are_the_vocabularys() -> None:
+    from seqctl.db import adopt
+    from seqctl.templates import spec
+
+    assert spec.STEP_TYPES == adopt.STEP_TYPES == tuple(v.StepType)
+    assert spec.PRIORITIES == tuple(v.Priority)
+    assert spec.DELAY_UNITS == tuple(v.DelayUnit)
