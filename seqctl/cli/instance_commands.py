@@ -442,46 +442,38 @@ def _tasks(
     return 0
 
 
-@task_app.command("complete")
-def task_complete(
-    ctx: typer.Context,
-    tasks: TasksArg = None,
-    instance: InstanceOfTask = None,
-    restaurant: RestaurantOfTask = None,
-    template: TemplateOfTask = None,
-    format: FormatOption = OutputFormat.text,
-) -> int:
-    """Complete tasks; the next step of each sequence becomes active (after its delay).
+def _task_command(action: str, skip: bool, help_text: str, examples: tuple[str, ...]) -> None:
+    """Registers ``seqctl task ACTION``: complete or skip tasks (``progression``)."""
 
-    Examples:
+    def command(
+        ctx: typer.Context,
+        tasks: TasksArg = None,
+        instance: InstanceOfTask = None,
+        restaurant: RestaurantOfTask = None,
+        template: TemplateOfTask = None,
+        format: FormatOption = OutputFormat.text,
+    ) -> int:
+        return _tasks(ctx, tasks, skip, format, (instance, restaurant, template))
 
-      seqctl task complete --restaurant "Luigi's Trattoria"
-
-      seqctl task complete --instance 6cd7c592
-
-      seqctl task complete 5d2c81aa 77aa0f3e
-    """
-    return _tasks(ctx, tasks, False, format, (instance, restaurant, template))
+    command.__name__ = f"task_{action}"
+    command.__doc__ = f"{help_text}\n\nExamples:\n\n" + "\n\n".join(
+        f"  seqctl task {action} {example}" for example in examples
+    )
+    task_app.command(action)(command)
 
 
-@task_app.command("skip")
-def task_skip(
-    ctx: typer.Context,
-    tasks: TasksArg = None,
-    instance: InstanceOfTask = None,
-    restaurant: RestaurantOfTask = None,
-    template: TemplateOfTask = None,
-    format: FormatOption = OutputFormat.text,
-) -> int:
-    """Skip (cancel) tasks; the sequence moves on as if they were done.
-
-    Examples:
-
-      seqctl task skip --restaurant "Luigi's Trattoria" --template restaurant-onboarding
-
-      seqctl task skip 5d2c81aa
-    """
-    return _tasks(ctx, tasks, True, format, (instance, restaurant, template))
+_task_command(
+    "complete",
+    False,
+    "Complete tasks; the next step of each sequence becomes active (after its delay).",
+    ('--restaurant "Luigi\'s Trattoria"', "--instance 6cd7c592", "5d2c81aa 77aa0f3e"),
+)
+_task_command(
+    "skip",
+    True,
+    "Skip (cancel) tasks; the sequence moves on as if they were done.",
+    ('--restaurant "Luigi\'s Trattoria" --template restaurant-onboarding', "5d2c81aa"),
+)
 
 
 @app.command("advance")
