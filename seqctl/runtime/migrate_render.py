@@ -1,0 +1,108 @@
+"""Messages and subjects of the tasks a migration writes, rendered as ``apply`` renders them
+(spec §5): each step's texts are compiled once, and rendered once per (step, restaurant),
+only for steps whose messages use variables; the restaurants' columns are read in one
+statement, and only the variables the messages use are computed (unless the organisation
+declares variables, which may depend on any of them)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ..db.crm_columns import CrmColumns
+from ..db.versions import SEQCTL_KEY
+from ..templates.declared import Declared
+from ..templates.rendering import CompiledMessage, Today, compile_message, variable_values
+from .clock import local_date
+from .lookup import Organisation
+from .steps import Step
+
+
+class Renderer:
+    """Renders a step's message and subject for a restaurant."""
+
+    def __init__(
+        self,
+        template_metadata: Mapping[str, Any],
+        steps: list[Step],
+        timezone: str,
+        now: datetime,
+    ) -> None:
+        entry = template_metadata.get(SEQCTL_KEY)
+        variables = entry.get("variables") if isinstance(entry, Mapping) else None
+        self.declared = Declared(dict(variables) if isinstance(variables, Mapping) else {})
+        names = self.declared.names
+        self.messages: dict[str, CompiledMessage | None] = {
+            s.step_id: compile_message(s.message, names) if s.message is not None else None
+            for s in steps
+        }
+        self.subjects: dict[str, CompiledMessage | None] = {
+            s.step_id: compile_message(s.subject, names)
+            if s.subject is not None and s.type == "email"
+            else None
+            for s in steps
+        }
+        self.today = Today(local_date(now, timezone), timezone)
+        # declared variables may depend on any catalogue variable: then all are computed
+        self.used: set[str] | None = None
+        if not names:
+            self.used = {
+                n
+                for c in (*self.messages.values(), *self.subjects.values())
+                if c is not None
+                for n in c.variables
+            }
+        self.details: dict[str, tuple[dict[str, Any], str | None]] = {}
+        self.values: dict[str, Mapping[str, str | None]] = {}
+        self.cache: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+
+    def personal(self, step: Step) -> bool:
+        """Whether the step's texts differ per restaurant (they use variables)."""
+        message, subject = self.messages[step.step_id], self.subjects[step.step_id]
+        return bool(
+            (message is not None and message.variables)
+            or (subject is not None and subject.variables)
+        )
+
+    def load(
+        self, conn: Connection, organisation: Organisation, ids: Collection[str], crm: CrmColumns
+    ) -> None:
+        """Read the restaurants the personal texts are rendered for (one statement)."""
+        if ids:
+            from .apply import _restaurant_details  # (imported when needed: it is large)
+
+            self.details = _restaurant_details(conn, organisation.id, sorted(ids), crm)[0]
+
+    @staticmethod
+    def shared(step: Step) -> tuple[str | None, str | None]:
+        """The texts of a step whose texts use no variable: (message_rendered,
+        subject_line_rendered), as apply writes them."""
+        return step.message, step.subject if step.type == "email" else None
+
+    def _values(self, restaurant_id: str) -> Mapping[str, str | None]:
+        if restaurant_id not in self.values:
+            detail = self.details.get(restaurant_id)
+            self.values[restaurant_id] = (
+                variable_values(detail[0], today=self.today, declared=self.declared, only=self.used)
+                if detail
+                else {}
+            )
+        return self.values[restaurant_id]
+
+    def personal_texts(self, step: Step, restaurant_id: str) -> tuple[str | None, str | None]:
+        """(message_rendered, subject_line_rendered) of a step for a restaurant; None for a
+        text that uses no variable (then it is ``shared``)."""
+        key = (step.step_id, restaurant_id)
+        found = self.cache.get(key)
+        if found is None:
+            message, subject = self.messages[step.step_id], self.subjects[step.step_id]
+            rendered = subject_rendered = None
+            if message is not None and message.variables:
+                rendered = message.render(self._values(restaurant_id))
+            if subject is not None and subject.variables:
+                subject_rendered = subject.render(self._values(restaurant_id))
+            found = self.cache[key] = (rendered, subject_rendered)
+        return found
