@@ -32,7 +32,8 @@ SELECT_TEMPLATE = text(
 # the WHERE is checked again on the latest version of a row this had to wait for
 INSTANCES_SQL = (
     "SELECT si.id::text AS id, si.name, si.status, si.restaurant_id::text AS restaurant_id,"
-    " r.name AS restaurant, si.metadata -> 'seqctl' -> 'template_version' AS version,"
+    " r.name AS restaurant, CASE WHEN jsonb_typeof(si.metadata -> 'seqctl' -> 'template_version')"
+    " = 'number' THEN si.metadata -> 'seqctl' ->> 'template_version' END AS version,"
     " si.assigned_to::text AS assigned_to"
     " FROM sequence_instances si JOIN restaurants r ON r.id = si.restaurant_id"
     " WHERE si.sequence_template_id = CAST(:template AS uuid)"
@@ -122,7 +123,7 @@ def read_instances(
             r.status,
             r.restaurant_id,
             r.restaurant,
-            r.version if isinstance(r.version, int) and not isinstance(r.version, bool) else None,
+            int(r.version) if r.version and r.version.lstrip("-").isdigit() else None,
             r.assigned_to,
         )
         for r in rows
@@ -132,7 +133,7 @@ def read_instances(
     by_id = {r.id: r for r in found}
     subject = "t.subject_line" if with_subject else "NULL"
     for s in conn.execute(
-        text(SUMMARY_SQL.format(subject=subject)), {"ids": list(by_id)}
+        text(SUMMARY_SQL.format(subject=subject)), {"ids": "{" + ",".join(by_id) + "}"}
     ).all():  # fmt: skip
         row = by_id[s.instance_id]
         parts = s.tasks.split(",")

@@ -10,12 +10,19 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from ..db.crm_columns import CrmColumns
 from ..db.versions import SEQCTL_KEY
 from ..templates.declared import Declared
-from ..templates.rendering import CompiledMessage, Today, compile_message, variable_values
+from ..templates.rendering import (
+    CATALOGUE,
+    RESTAURANT_COLUMNS,
+    CompiledMessage,
+    Today,
+    compile_message,
+    variable_values,
+)
 from .clock import local_date
 from .lookup import Organisation
 from .steps import Step
@@ -54,6 +61,7 @@ class Renderer:
                 for c in (*self.messages.values(), *self.subjects.values())
                 if c is not None
                 for n in c.variables
+                if n in CATALOGUE
             }
         self.details: dict[str, tuple[dict[str, Any], str | None]] = {}
         self.values: dict[str, Mapping[str, str | None]] = {}
@@ -70,11 +78,24 @@ class Renderer:
     def load(
         self, conn: Connection, organisation: Organisation, ids: Collection[str], crm: CrmColumns
     ) -> None:
-        """Read the restaurants the personal texts are rendered for (one statement)."""
-        if ids:
-            from .apply import _restaurant_details  # (imported when needed: it is large)
-
-            self.details = _restaurant_details(conn, organisation.id, sorted(ids), crm)[0]
+        """Read the restaurants the personal texts are rendered for (one statement), only
+        the columns their variables read."""
+        if not ids:
+            return
+        wanted = RESTAURANT_COLUMNS
+        if self.used is not None:
+            wanted = tuple(dict.fromkeys(c for n in self.used for c in CATALOGUE[n].columns))
+        available = crm.present("restaurants", wanted)
+        columns = "".join(f", r.{c}" for c in available)
+        rows = conn.execute(
+            text(
+                f"SELECT r.id::text AS seqctl_id{columns} FROM restaurants r"
+                " WHERE r.id = ANY(CAST(:ids AS uuid[]))"
+                " AND r.organisation_id = CAST(:org AS uuid)"
+            ),
+            {"ids": "{" + ",".join(sorted(ids)) + "}", "org": organisation.id},
+        ).mappings()
+        self.details = {row["seqctl_id"]: ({c: row[c] for c in available}, None) for row in rows}
 
     @staticmethod
     def shared(step: Step) -> tuple[str | None, str | None]:

@@ -294,8 +294,9 @@ def apply_migration(
         )
     done = 0
     if u["ids"]:
+        arrays = {k: _array(v) for k, v in u.items()}
         done = conn.execute(
-            _update_tasks(with_subject), {**params, **u, "plan": _json(write_plan)}
+            _update_tasks(with_subject), {**params, **arrays, "plan": _json(write_plan)}
         ).rowcount
         if done != len(u["ids"]):
             raise Conflict(
@@ -304,7 +305,8 @@ def apply_migration(
                 hint="run `seqctl migrate` again to see a fresh preview",
             )
     if ins["instances"]:
-        conn.execute(_insert_tasks(with_subject), {**params, **ins, "plan": _json(insert_plan)})
+        arrays = {k: _array(v) for k, v in ins.items()}
+        conn.execute(_insert_tasks(with_subject), {**params, **arrays, "plan": _json(insert_plan)})
     if migration.instances:
         shape_plan = [
             {"n": n, "current": s.current_step_order, "complete": s.completes}
@@ -314,8 +316,8 @@ def apply_migration(
             UPDATE_INSTANCES,
             {
                 **params,
-                "ids": [m.instance_id for m in migration.instances],
-                "shapes": [m.shape.number for m in migration.instances],
+                "ids": _array([m.instance_id for m in migration.instances]),
+                "shapes": _array([m.shape.number for m in migration.instances]),
                 "plan": _json(shape_plan),
                 "total": len(migration.steps),
                 "version": migration.version,
@@ -327,6 +329,21 @@ def apply_migration(
                 hint="run `seqctl migrate` again to see a fresh preview",
             )
     return MigrationResult(len(migration.instances), done, len(ins["instances"]))
+
+
+def _array(values: Sequence[Any]) -> str:
+    """A PostgreSQL array literal (``{a,"b c",NULL}``) of uuids, numbers, instants or texts:
+    made here in one pass, much faster than adapting a long list element by element."""
+    return "{" + ",".join(_element(v) for v in values) + "}"
+
+
+def _element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(value)
+    found = value.isoformat() if isinstance(value, datetime) else str(value)
+    return '"' + found.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _json(rows: Sequence[Any]) -> str:
