@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -69,11 +70,21 @@ class Renderer:
 
     def personal(self, step: Step) -> bool:
         """Whether the step's texts differ per restaurant (they use variables)."""
-        message, subject = self.messages[step.step_id], self.subjects[step.step_id]
-        return bool(
-            (message is not None and message.variables)
-            or (subject is not None and subject.variables)
-        )
+        return step.step_id in self.variable_texts
+
+    @cached_property
+    def variable_texts(self) -> dict[str, tuple[CompiledMessage | None, CompiledMessage | None]]:
+        """step id -> its message and subject that use variables (None: one that does not)."""
+        found = {}
+        for step_id, message in self.messages.items():
+            subject = self.subjects[step_id]
+            pair = (
+                message if message is not None and message.variables else None,
+                subject if subject is not None and subject.variables else None,
+            )
+            if pair != (None, None):
+                found[step_id] = pair
+        return found
 
     def load(
         self, conn: Connection, organisation: Organisation, ids: Collection[str], crm: CrmColumns
@@ -119,11 +130,10 @@ class Renderer:
         key = (step.step_id, restaurant_id)
         found = self.cache.get(key)
         if found is None:
-            message, subject = self.messages[step.step_id], self.subjects[step.step_id]
-            rendered = subject_rendered = None
-            if message is not None and message.variables:
-                rendered = message.render(self._values(restaurant_id))
-            if subject is not None and subject.variables:
-                subject_rendered = subject.render(self._values(restaurant_id))
-            found = self.cache[key] = (rendered, subject_rendered)
+            message, subject = self.variable_texts.get(step.step_id, (None, None))
+            values = self._values(restaurant_id) if message or subject else {}
+            found = self.cache[key] = (
+                message.render(values) if message is not None else None,
+                subject.render(values) if subject is not None else None,
+            )
         return found

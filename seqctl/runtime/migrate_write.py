@@ -20,6 +20,7 @@ step it follows, its recorded delay, the schedule it is scheduled with and its z
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -334,7 +335,14 @@ def apply_migration(
 def _array(values: Sequence[Any]) -> str:
     """A PostgreSQL array literal (``{a,"b c",NULL}``) of uuids, numbers, instants or texts:
     made here in one pass, much faster than adapting a long list element by element."""
+    if all(type(v) is int for v in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    if all(v is None or (type(v) is str and _PLAIN.match(v)) for v in values):
+        return "{" + ",".join("NULL" if v is None else v for v in values) + "}"  # uuids
     return "{" + ",".join(_element(v) for v in values) + "}"
+
+
+_PLAIN = re.compile(r"[0-9a-fA-F-]+\Z")  # needs no quotes (and is never the word NULL)
 
 
 def _element(value: Any) -> str:
