@@ -10,7 +10,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from seqctl.runtime import progression
 from seqctl.runtime.migrate_instances import Migration, migrate_instances
@@ -160,3 +160,42 @@ def test_unscheduled_migration_records_no_schedule(engine: Engine, demo_org: str
     assert email["status"] == "active"
     assert email["due_date"] == datetime(2026, 3, 6, 8, 0, tzinfo=UTC)  # now + 2 hours
     assert "schedule" not in email["metadata"]["sequence"]
+
+
+def test_scheduled_migration_statement_count_does_not_grow(engine: Engine, demo_org: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO restaurants (organisation_id, name, metadata) SELECT :org,"
+                " 'Zoned ' || g, jsonb_build_object('timezone', (ARRAY['Pacific/Auckland',"
+                " 'Europe/Berlin', 'America/New_York', 'Asia/Tokyo'])[1 + g % 4])"
+                " FROM generate_series(1, 120) g"
+            ),
+            {"org": demo_org},
+        )
+
+    def counted(refs: list[str]) -> tuple[int, Migration]:
+        tid = scheduled_template(engine, demo_org)
+        apply(engine, demo_org, tid, refs)
+        with engine.begin() as conn:  # the active step is removed: the next starts now
+            conn.execute(
+                text(
+                    "DELETE FROM sequence_steps WHERE sequence_template_id = :t AND step_order = 1"
+                ),
+                {"t": tid},
+            )
+        statements: list[str] = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            migration = migrate(engine, demo_org, tid, nz(2026, 3, 6, 19, 0), reschedule=True)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(statements), migration
+
+    few, _ = counted(["Zoned 1"])
+    many, migration = counted([f"Zoned {i}" for i in range(1, 121)])
+    assert few == many
+    assert len(migration.instances) == 120
+    # four zones: four different due dates for the step that starts now
+    assert len({d.new for m in migration.instances for d in m.due_changes}) == 4
