@@ -129,5 +129,4 @@ def _show(
         emit_json(views.as_json(migration, zone, applied=applied))
         return
     render = views.markdown_lines if format is MigrateFormat.markdown else views.text_lines
-    for line in render(migration, zone, applied=applied):
-        out(line)
+    out("\n".join(render(migration, zone, applied=applied)))  # one write: the same bytes

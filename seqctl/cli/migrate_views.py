@@ -71,21 +71,30 @@ def _step_line(s: StepOutcome) -> list[str]:
     return lines
 
 
+def _steps_text(m: InstanceMigration) -> list[str]:
+    """The step lines of an instance (the same for every instance in its state)."""
+    lines = []
+    if m.matched_by != "step_id":
+        lines.append("  note: tasks without recorded step ids, matched to steps by name and order")
+    for s in m.steps:
+        lines += _step_line(s)
+    return lines
+
+
 def text_lines(migration: Migration, zone: ZoneInfo, *, applied: bool) -> list[str]:
     lines = [summary(migration, applied=applied)]
     if migration.reschedule:
         lines.append("--reschedule: active tasks are due at their activation time + new delay")
+    shared: dict[int, list[str]] = {}  # shape number -> its step lines, made once
     for m in migration.instances:
         lines += [
             "",
             f"{m.instance_id[:8]} {inert(m.restaurant)} ({m.status}, {_version(m)})",
         ]
-        if m.matched_by != "step_id":
-            lines.append(
-                "  note: tasks without recorded step ids, matched to steps by name and order"
-            )
-        for s in m.steps:
-            lines += _step_line(s)
+        found = shared.get(m.shape.number)
+        if found is None:
+            found = shared[m.shape.number] = _steps_text(m)
+        lines += found
         if m.completes:
             lines.append("  active step removed and nothing follows: the instance completes")
         elif m.starts_now:

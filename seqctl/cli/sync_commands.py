@@ -358,7 +358,13 @@ def _migration_previews(conn: Connection, plan: Plan, timezone: str) -> Plan:
         replace(
             c,
             migration=preview_sync_migration(
-                conn, plan.organisation, c.template_id, c.steps, c.new_version, timezone=timezone
+                conn,
+                plan.organisation,
+                c.template_id,
+                c.steps,
+                c.new_version,
+                timezone=timezone,
+                metadata=(c.row or {}).get("metadata"),  # its schedule after the sync (§10)
             ),
         )
         if c.migrates_running and c.template_id and c.impact.running

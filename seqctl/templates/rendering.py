@@ -371,17 +371,23 @@ def render(message: str, values: Mapping[str, str | None]) -> str:
 
 
 def variable_values(
-    restaurant: Mapping[str, Any], *, today: Today, declared: Declared | None = None
+    restaurant: Mapping[str, Any],
+    *,
+    today: Today,
+    declared: Declared | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, str]:
     """The value of every variable for one restaurant.
 
     ``restaurant`` maps the restaurants columns that exist to their values: a variable
     whose column is absent from it renders empty. ``declared``: the organisation's
-    declared variables, computed from the catalogue values.
+    declared variables, computed from the catalogue values. ``only``: just these catalogue
+    variables (when no declared variable needs the others), for speed.
     """
+    rules = CATALOGUE if only is None else {n: CATALOGUE[n] for n in only if n in CATALOGUE}
     values = {
         name: rule.format(restaurant, today) if all(c in restaurant for c in rule.columns) else ""
-        for name, rule in CATALOGUE.items()
+        for name, rule in rules.items()
     }
     if declared is not None:
         values.update(declared.values(values))
