@@ -146,7 +146,10 @@ class ActualState:
 
 def _fingerprinted(value: Any) -> Any:
     """A column value in a form that hashes the same whenever it reads back the same."""
-    return canonical(value) if isinstance(value, Mapping | list) else value
+    kind = type(value)
+    if kind is str or value is None:  # most columns: as they are, without an ABC check
+        return value
+    return canonical(value) if kind is dict or isinstance(value, Mapping | list) else value
 
 
 def user_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -161,7 +164,14 @@ def canonical(value: Any) -> Any:
     ``2.450409839656763e+16`` comes back as the integer ``24504098396567630`` (and ``-0.0``
     as ``0.0``); compared in this form, what was written reads back equal.
     """
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return value
+    if kind is dict:  # the common case first, without ABC checks (the same as below)
+        return {k if type(k) is str else str(k): canonical(v) for k, v in value.items()}
+    if kind is list:
+        return [canonical(v) for v in value]
+    if isinstance(value, bool) or isinstance(value, str):
         return value  # (numbers go on even when false: -0.0 must become 0 like 0.0 and 0)
     if isinstance(value, int | float):
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)

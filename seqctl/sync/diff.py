@@ -411,10 +411,15 @@ def diff_steps(
     """Step changes. Each file step is matched to an existing row of the template, in passes:
     identical content, same name, same position, similar name (the nearest position wins
     a tie). A matched row is updated in place (and moved); the others are created/deleted."""
+    wanted_content = [_content(d) for d in desired]
+    if len(actual) == len(desired) and all(
+        a.step_order == d["step_order"] and _content(a.row) == wanted
+        for a, d, wanted in zip(actual, desired, wanted_content, strict=True)
+    ):  # every step as it is, in place (what the passes below would find, at a glance)
+        return []
     free = list(actual)
     matched: dict[int, ActualStep] = {}
     content = {id(a): _content(a.row) for a in actual}
-    wanted_content = [_content(d) for d in desired]
     rules: list[Callable[[int, ActualStep], bool]] = [
         lambda i, a: wanted_content[i] == content[id(a)],
         lambda i, a: desired[i]["name"] == a.row["name"],
