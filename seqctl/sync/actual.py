@@ -128,13 +128,9 @@ class ActualState:
                 "templates": sorted(
                     [
                         t.id,
-                        {f: _fingerprinted(t.row.get(f)) for f in TEMPLATE_FIELDS},
+                        _fingerprinted_row(t.row, TEMPLATE_FIELDS),
                         [
-                            [
-                                s.id,
-                                s.step_order,
-                                {f: _fingerprinted(s.row.get(f)) for f in STEP_FIELDS},
-                            ]
+                            [s.id, s.step_order, _fingerprinted_row(s.row, STEP_FIELDS)]
                             for s in t.steps
                         ],
                     ]
@@ -144,12 +140,20 @@ class ActualState:
         )
 
 
-def _fingerprinted(value: Any) -> Any:
-    """A column value in a form that hashes the same whenever it reads back the same."""
-    kind = type(value)
-    if kind is str or value is None:  # most columns: as they are, without an ABC check
-        return value
-    return canonical(value) if kind is dict or isinstance(value, Mapping | list) else value
+def _fingerprinted_row(row: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    """The ``fields`` of a row in a form that hashes the same whenever they read back the
+    same: mappings and lists in canonical form, other values as they are."""
+    values = {}
+    for name in fields:
+        value: Any = row.get(name)
+        kind: type = type(value)  # (most columns are text or null: no ABC check for those)
+        if kind is str or value is None or kind is int or kind is bool:
+            values[name] = value
+        elif kind is dict or isinstance(value, Mapping | list):
+            values[name] = canonical(value)
+        else:
+            values[name] = value
+    return values
 
 
 def user_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -48,6 +49,7 @@ from .references import REFERENCE_FIELDS, References
 from .scope import Scope, stored_source
 
 PLAIN_STEP_FIELDS = tuple(f for f in STEP_FIELDS if f != "metadata")
+_plain_step_fields = operator.itemgetter(*PLAIN_STEP_FIELDS)  # row -> their values, a tuple
 SIMILAR = 0.6  # step names this alike (difflib ratio) are taken for a renamed step
 
 
@@ -479,7 +481,7 @@ def diff_steps(
 def _content(row: Mapping[str, Any]) -> tuple[Any, ...]:
     """What a step row holds, comparable exactly (metadata as jsonb compares it)."""
     metadata = row["metadata"]
-    return (*(row[f] for f in PLAIN_STEP_FIELDS), signature(metadata) if metadata else "{}")
+    return (*_plain_step_fields(row), signature(metadata) if metadata else "{}")
 
 
 def _step_fields(
