@@ -176,7 +176,7 @@ def build_plan(
             changes.append(change)
     return Plan(
         organisation=actual.organisation,
-        fingerprint=actual.fingerprint(),
+        fingerprint_source=actual.fingerprint,  # (computed when first asked for)
         options=options,
         changes=tuple(changes),
         unchanged=unchanged,
