@@ -9,7 +9,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -441,6 +441,10 @@ def find_project_root(start: str | os.PathLike[str]) -> Path | None:
     here = Path(os.path.abspath(start))
     if not here.is_dir():
         here = here.parent
+    return _marked_ancestor(here)
+
+
+def _marked_ancestor(here: Path) -> Path | None:
     for directory in (here, *here.parents):
         if any((directory / marker).exists() for marker in ROOT_MARKERS):
             return directory
@@ -461,13 +465,39 @@ def project_path(path: str | os.PathLike[str], cwd: str | os.PathLike[str] | Non
     same from any working directory), else the project root of the working directory. A
     path outside that root is given absolute.
     """
+    return _project_path(path, cwd, {})
+
+
+def project_paths(
+    paths: Iterable[str | os.PathLike[str]], cwd: str | os.PathLike[str] | None = None
+) -> list[str]:
+    """:func:`project_path` of each of ``paths``, the root of each directory searched once
+    (a thousand files of one directory cost one search upwards, not a thousand)."""
+    roots: dict[str | None, tuple[str, str]] = {}
+    return [_project_path(path, cwd, roots) for path in paths]
+
+
+def _project_path(
+    path: str | os.PathLike[str],
+    cwd: str | os.PathLike[str] | None,
+    roots: dict[str | None, tuple[str, str]],
+) -> str:
     absolute = os.path.abspath(path) if cwd is None else os.path.join(os.fspath(cwd), path)
     absolute = os.path.normpath(absolute)
-    root = find_project_root(absolute) or project_root(cwd)
-    for candidate, base in (
-        (absolute, str(root)),
-        (os.path.realpath(absolute), str(root.resolve())),
-    ):
+    here = os.path.abspath(absolute)  # (relative when cwd is)
+    if not os.path.isdir(here):
+        here = os.path.dirname(here)
+    if here not in roots:
+        root = _marked_ancestor(Path(here))
+        if root is None:  # the working directory's root, the same for every such path
+            if None not in roots:
+                fallback = project_root(cwd)
+                roots[None] = (str(fallback), str(fallback.resolve()))
+            roots[here] = roots[None]
+        else:
+            roots[here] = (str(root), str(root.resolve()))
+    root_text, resolved_root = roots[here]
+    for candidate, base in ((absolute, root_text), (os.path.realpath(absolute), resolved_root)):
         try:
             relative = os.path.relpath(candidate, base)
         except ValueError:  # another drive (Windows)

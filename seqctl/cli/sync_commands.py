@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 
@@ -27,8 +30,6 @@ from .app import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from sqlalchemy import Connection
 
     from ..config import Settings
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from ..templates.spec import TemplateSpec
 
 DEFAULT_PATH = Path(config.DEFAULT_PATH)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class PlanFormat(StrEnum):
@@ -144,6 +147,27 @@ def _lock_timeout(value: float | None) -> float | None:
     return None if value is None else check_lock_timeout(value)
 
 
+def _no_cycle_collection(command: Callable[P, R]) -> Callable[P, R]:
+    """Run ``command`` with the cycle collector off.
+
+    Reading, validating and comparing a thousand templates makes hundreds of thousands of
+    objects that live until the plan is made, none of them in a reference cycle: the
+    collector would walk them again and again (a third of a no-op sync's time).
+    Refcounting frees them as before; collection resumes when the command is done."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return command(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return run
+
+
 def _render(plan: Plan, fmt: PlanFormat, *, applied: bool) -> None:
     from ..sync.plan_formats import RENDERERS
 
@@ -161,6 +185,7 @@ def _load(paths: list[Path] | None) -> list[TemplateSpec]:
 
 
 @app.command("plan")
+@_no_cycle_collection
 def plan_command(
     ctx: typer.Context,
     paths: Paths = None,
@@ -223,6 +248,7 @@ def plan_command(
 
 
 @app.command("sync")
+@_no_cycle_collection
 def sync_command(
     ctx: typer.Context,
     paths: Paths = None,
@@ -377,16 +403,14 @@ def _migration_previews(conn: Connection, plan: Plan, timezone: str) -> Plan:
 def _migrator(conn: Connection, timezone: str, user: str | None) -> Callable[[Plan], None]:
     """After a sync's writes, in its transaction: migrate the running instances of the
     templates whose files say ``running_instances: migrate`` (any failure rolls back all)."""
-    from ..runtime.migrate_instances import migrate_after_sync
 
     def after(plan: Plan) -> None:
-        migrate_after_sync(
-            conn,
-            plan.organisation,
-            [c for c in plan.changes if c.migrates_running and c.impact.running],
-            acting_user=user,
-            timezone=timezone,
-        )
+        changes = [c for c in plan.changes if c.migrates_running and c.impact.running]
+        if not changes:  # (the usual case: no need to load the migration machinery)
+            return
+        from ..runtime.migrate_instances import migrate_after_sync
+
+        migrate_after_sync(conn, plan.organisation, changes, acting_user=user, timezone=timezone)
 
     return after
 

@@ -130,13 +130,9 @@ class ActualState:
                 "templates": sorted(
                     [
                         t.id,
-                        {f: _fingerprinted(t.row.get(f)) for f in TEMPLATE_FIELDS},
+                        _fingerprinted_row(t.row, TEMPLATE_FIELDS),
                         [
-                            [
-                                s.id,
-                                s.step_order,
-                                {f: _fingerprinted(s.row.get(f)) for f in STEP_FIELDS},
-                            ]
+                            [s.id, s.step_order, _fingerprinted_row(s.row, STEP_FIELDS)]
                             for s in t.steps
                         ],
                     ]
@@ -146,9 +142,20 @@ class ActualState:
         )
 
 
-def _fingerprinted(value: Any) -> Any:
-    """A column value in a form that hashes the same whenever it reads back the same."""
-    return canonical(value) if isinstance(value, Mapping | list) else value
+def _fingerprinted_row(row: Mapping[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    """The ``fields`` of a row in a form that hashes the same whenever they read back the
+    same: mappings and lists in canonical form, other values as they are."""
+    values = {}
+    for name in fields:
+        value: Any = row.get(name)
+        kind: type = type(value)  # (most columns are text or null: no ABC check for those)
+        if kind is str or value is None or kind is int or kind is bool:
+            values[name] = value
+        elif kind is dict or isinstance(value, Mapping | list):
+            values[name] = canonical(value)
+        else:
+            values[name] = value
+    return values
 
 
 def user_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -163,7 +170,14 @@ def canonical(value: Any) -> Any:
     ``2.450409839656763e+16`` comes back as the integer ``24504098396567630`` (and ``-0.0``
     as ``0.0``); compared in this form, what was written reads back equal.
     """
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return value
+    if kind is dict:  # the common case first, without ABC checks (the same as below)
+        return {k if type(k) is str else str(k): canonical(v) for k, v in value.items()}
+    if kind is list:
+        return [canonical(v) for v in value]
+    if isinstance(value, bool) or isinstance(value, str):
         return value  # (numbers go on even when false: -0.0 must become 0 like 0.0 and 0)
     if isinstance(value, int | float):
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -50,6 +51,7 @@ from .references import REFERENCE_FIELDS, References
 from .scope import Scope, stored_source
 
 PLAIN_STEP_FIELDS = tuple(f for f in STEP_FIELDS if f != "metadata")
+_plain_step_fields = operator.itemgetter(*PLAIN_STEP_FIELDS)  # row -> their values, a tuple
 SIMILAR = 0.6  # step names this alike (difflib ratio) are taken for a renamed step
 
 
@@ -176,7 +178,7 @@ def build_plan(
             changes.append(change)
     return Plan(
         organisation=actual.organisation,
-        fingerprint=actual.fingerprint(),
+        fingerprint_source=actual.fingerprint,  # (computed when first asked for)
         options=options,
         changes=tuple(changes),
         unchanged=unchanged,
@@ -415,10 +417,15 @@ def diff_steps(
     """Step changes. Each file step is matched to an existing row of the template, in passes:
     identical content, same name, same position, similar name (the nearest position wins
     a tie). A matched row is updated in place (and moved); the others are created/deleted."""
+    wanted_content = [_content(d) for d in desired]
+    if len(actual) == len(desired) and all(
+        a.step_order == d["step_order"] and _content(a.row) == wanted
+        for a, d, wanted in zip(actual, desired, wanted_content, strict=True)
+    ):  # every step as it is, in place (what the passes below would find, at a glance)
+        return []
     free = list(actual)
     matched: dict[int, ActualStep] = {}
     content = {id(a): _content(a.row) for a in actual}
-    wanted_content = [_content(d) for d in desired]
     rules: list[Callable[[int, ActualStep], bool]] = [
         lambda i, a: wanted_content[i] == content[id(a)],
         lambda i, a: desired[i]["name"] == a.row["name"],
@@ -478,7 +485,7 @@ def diff_steps(
 def _content(row: Mapping[str, Any]) -> tuple[Any, ...]:
     """What a step row holds, comparable exactly (metadata as jsonb compares it)."""
     metadata = row["metadata"]
-    return (*(row[f] for f in PLAIN_STEP_FIELDS), signature(metadata) if metadata else "{}")
+    return (*_plain_step_fields(row), signature(metadata) if metadata else "{}")
 
 
 def _step_fields(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import project_path
+from ..config import project_path, project_paths
 from ..errors import InvalidInput
 from ..resources import schema_path
 from ..templates.problems import Problem
@@ -53,7 +53,10 @@ def desired_templates(paths: Sequence[Path]) -> tuple[list[TemplateSpec], list[s
             + "\n".join(f"  {line}" for line in lines),
             hint="run `seqctl validate` on the files for details; nothing was changed",
         )
-    templates = [dataclasses.replace(t, source=display_path(t.source)) for t in loaded]
+    sources = project_paths([t.source for t in loaded])  # display_path of each
+    templates = [
+        dataclasses.replace(t, source=source) for t, source in zip(loaded, sources, strict=True)
+    ]
     return templates, warnings
 
 

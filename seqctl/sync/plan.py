@@ -8,7 +8,9 @@ reviewed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
@@ -178,13 +180,28 @@ class PlanOptions:
 @dataclass(frozen=True)
 class Plan:
     organisation: Organisation
-    fingerprint: str  # of the organisation's rows when the plan was made (see actual.py)
+    # the fingerprint of the organisation's rows when the plan was made (see actual.py), or
+    # a function that computes it from the rows read then: only a saved or JSON plan shows
+    # it, so `seqctl sync` of a thousand templates need not hash them all
+    fingerprint_source: str | Callable[[], str] = field(compare=False)
     options: PlanOptions = PlanOptions()
     changes: tuple[TemplateChange, ...] = ()
     unchanged: int = 0  # managed templates already matching their files
     unmanaged: int = 0  # templates without metadata.seqctl, never touched
     blocked: tuple[TemplateChange, ...] = ()  # prunes refused: the templates have instances
     outside_scope: int = 0  # managed templates whose source lies outside the PATHs: untouched
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Of the organisation's rows when the plan was made (see actual.py)."""
+        source = self.fingerprint_source
+        return source if isinstance(source, str) else source()
+
+    def __eq__(self, other: object) -> bool:  # (@dataclass keeps it; its __hash__ leaves
+        # out the fingerprint, which equal plans share)
+        if not isinstance(other, Plan):
+            return NotImplemented
+        return self.fingerprint == other.fingerprint and _compared(self) == _compared(other)
 
     @property
     def has_changes(self) -> bool:
@@ -210,6 +227,11 @@ class Plan:
             f"Plan: {counts['create']} to create, {counts['update']} to update, "
             f"{counts['deactivate']} to deactivate, {counts['delete']} to delete"
         )
+
+
+def _compared(plan: Plan) -> tuple[Any, ...]:
+    """What plans are compared by, besides the fingerprint: every other field."""
+    return tuple(getattr(plan, f.name) for f in dataclasses.fields(plan) if f.compare)
 
 
 # -- JSON ------------------------------------------------------------------------------
@@ -305,7 +327,7 @@ def plan_from_document(document: Mapping[str, Any]) -> Plan:
         organisation=Organisation(
             str(document["organisation"]["id"]), str(document["organisation"]["name"])
         ),
-        fingerprint=str(document["fingerprint"]),
+        fingerprint_source=str(document["fingerprint"]),
         options=PlanOptions(
             bool(options["prune"]), bool(options["adopt"]), bool(options["allow_empty"])
         ),

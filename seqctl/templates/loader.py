@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Container
 from typing import Any
 
 import yaml
@@ -176,10 +177,12 @@ class _CachedResolver:
     Resolving is most of the parsing time for templates, whose scalars repeat a lot.
     """
 
+    resolvable_first: Container[str] = ()  # set for each composer class below
+
     def resolve(self, kind: type[Node], value: str, implicit: tuple[bool, bool]) -> str:
         if kind is ScalarNode:
-            if not implicit[0]:
-                return STR
+            if not implicit[0] or value[:1] not in self.resolvable_first:
+                return STR  # quoted, or no implicit resolver for its first character
             tag = _PLAIN_TAGS.get(value)
             if tag is None:
                 tag = _RESOLVE(self, kind, value, implicit)
@@ -201,6 +204,25 @@ class _CComposer(_CachedResolver, yaml.CSafeLoader):
 
 class _PyComposer(_CachedResolver, yaml.SafeLoader):
     pass
+
+
+class _Anything:
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def _first_characters(composer: type[_CComposer | _PyComposer]) -> Container[str]:
+    """The first characters for which the composer's resolver has implicit resolvers ("" for
+    the empty scalar); a plain scalar that starts otherwise is a string, as are most (names,
+    messages). Every character where a resolver applies to any (PyYAML has none such)."""
+    resolvers: dict[str | None, Any] = composer.yaml_implicit_resolvers
+    if None in resolvers:
+        return _Anything()
+    return frozenset(key for key in resolvers if key is not None)
+
+
+_CComposer.resolvable_first = _first_characters(_CComposer)
+_PyComposer.resolvable_first = _first_characters(_PyComposer)
 
 
 # -- problems -----------------------------------------------------------------------------

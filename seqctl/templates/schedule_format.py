@@ -16,8 +16,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import holidays as holidays_package
-
 from ..suggest import did_you_mean
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -162,6 +160,8 @@ def valid_zone(name: object) -> bool:
 
 
 def check_holidays(code: object, path: str) -> str:
+    import holidays as holidays_package  # only for a schedule that names holidays
+
     supported = holidays_package.list_supported_countries()
     if not isinstance(code, str) or not code:
         raise ScheduleError(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -318,3 +319,65 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
 )
 def test_default_key(file: str, key: str) -> None:
     assert default_key(file) == key
+
+
+SCALARS = [
+    "",
+    "~",
+    "null",
+    "Null",
+    "yes",
+    "No",
+    "on",
+    "OFF",
+    "y",
+    "n",
+    "true",
+    "False",
+    "1",
+    "-1",
+    "+1",
+    "0x1F",
+    "0o17",
+    "017",
+    "1_000",
+    "1:30",
+    "1.5",
+    ".5",
+    "-.inf",
+    ".NaN",
+    "1e3",
+    "2024-01-02",
+    "2024-01-02 10:00:00",
+    "<<",
+    "=",
+    "!x",
+    "&a",
+    "*a",
+    "Hello",
+    "Step 1",
+    "hi {first_name}",
+    "é",
+    "_x",
+    " ",
+    "-",
+    ".",
+    "0",
+    "9a",
+    "Ténor",
+    "€5",
+    "[",
+    "{",
+]
+
+
+@pytest.mark.parametrize("text", SCALARS)
+def test_the_first_character_shortcut_resolves_as_pyyaml(text: str) -> None:
+    """A plain scalar whose first character has no implicit resolver is taken for a string
+    without asking PyYAML: the tag is the one PyYAML's safe resolver gives, always."""
+    for composer in (loader._CComposer, loader._PyComposer):
+        resolver: Any = composer.__new__(composer)
+        pyyaml: Any = yaml.resolver.BaseResolver.resolve
+        expected = pyyaml(resolver, yaml.ScalarNode, text, (True, False))
+        loader._PLAIN_TAGS.clear()
+        assert resolver.resolve(yaml.ScalarNode, text, (True, False)) == expected
