@@ -390,7 +390,7 @@ def _migration_previews(conn: Connection, plan: Plan, timezone: str) -> Plan:
                 c.steps,
                 c.new_version,
                 timezone=timezone,
-                metadata=(c.row or {}).get("metadata"),  # its schedule after the sync (§10)
+                metadata=c.row["metadata"] if c.row else None,  # its schedule after the sync (§10)
             ),
         )
         if c.migrates_running and c.template_id and c.impact.running
