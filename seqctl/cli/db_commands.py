@@ -29,14 +29,37 @@ app.add_typer(db_app, name="db")
 def db_upgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision (001–005 or head).")] = "head",
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Upgrade a database that has tables but no seqctl history without asking "
+            "(needed when not run from a terminal).",
+        ),
+    ] = False,
 ) -> None:
-    """Apply migrations up to REVISION (default: head), in one transaction."""
-    from ..db.migrate import current, upgrade
+    """Apply migrations up to REVISION (default: head), in one transaction.
 
-    with open_db(ctx, require_schema=False, migrate_embedded=False) as db, db.begin() as conn:
-        before = current(conn)
-        adopted = upgrade(conn, revision)
-        after = current(conn)
+    On a database that already has tables but no seqctl history (the application's CRM, or
+    another database by mistake), it first lists what it would create, adopt and alter
+    there, and needs --yes or a terminal's confirmation. An empty database is upgraded
+    without asking.
+    """
+    from ..db.first_upgrade import first_upgrade
+    from ..db.migrate import check_revision, current, upgrade
+
+    check_revision(revision)
+    with open_db(ctx, require_schema=False, migrate_embedded=False) as db:
+        if not yes:
+            with db.connect() as conn:
+                preview = first_upgrade(conn, revision)
+            if preview is not None:
+                _confirm_first_upgrade(ctx, db.display, revision, preview.lines())
+        with db.begin() as conn:
+            before = current(conn)
+            adopted = upgrade(conn, revision)
+            after = current(conn)
     if adopted is not None:
         err(
             f"adopted the existing sequence tables at revision {adopted.revision}: "
@@ -52,6 +75,27 @@ def db_upgrade(
         err(f"database already at revision {after}")
     else:
         err(f"upgraded {db.display}: {before or 'base'} -> {after}")
+
+
+def _confirm_first_upgrade(ctx: typer.Context, where: str, revision: str, lines: list[str]) -> None:
+    """Lists what a first upgrade does to a database with tables; asks on a terminal, else
+    refuses without --yes (nothing changed)."""
+    from .app import database_url_source, state
+
+    err(f"db upgrade on {where}: the database has tables but no seqctl history")
+    for line in lines:
+        err(f"  {line}")
+    command = "seqctl db upgrade" + ("" if revision == "head" else f" {revision}") + " --yes"
+    source = database_url_source(state(ctx).flags)
+    check = f"check that {source} names the database you mean; " if source else ""
+    if not sys.stdin.isatty():
+        raise Refused(
+            "db upgrade would change a database that already has tables (listed above) and no "
+            "terminal is attached to confirm it; nothing was changed",
+            hint=f"{check}to upgrade it, re-run with --yes: `{command}`",
+        )
+    if not typer.confirm("Upgrade this database?", err=True):
+        raise Refused("db upgrade cancelled; nothing was changed")
 
 
 @db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
