@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 db_app = typer.Typer(
     help="Database migrations (Alembic revisions 001–004 of the design document, 005 the "
     "application's subject lines and demo meetings).\n\n"
-    "Examples:\n\n  seqctl db upgrade\n\n  seqctl db current\n\n  seqctl db downgrade base\n\n"
+    "Examples:\n\n  seqctl db upgrade\n\n  seqctl db current\n\n  seqctl db downgrade -1\n\n"
     "  seqctl db sql > review.sql\n\n"
     "Where seqctl may not connect, migrate with its SQL instead:\n\n"
     '  seqctl db sql base:head | psql -v ON_ERROR_STOP=1 "$DATABASE_URL"',
@@ -45,6 +45,12 @@ def db_upgrade(
     another database by mistake), it first lists what it would create, adopt and alter
     there, and needs --yes or a terminal's confirmation. An empty database is upgraded
     without asking.
+
+    Examples:
+
+      seqctl db upgrade
+
+      seqctl db upgrade 005 --yes
     """
     from ..db.first_upgrade import first_upgrade
     from ..db.migrate import check_revision, current, upgrade
@@ -122,6 +128,12 @@ def db_downgrade(
     only seqctl's own additions and bookkeeping. A rollback that would drop instances,
     templates or steps, or unlink tasks, lists them per organisation first and needs --yes
     or a terminal's confirmation.
+
+    Examples:
+
+      seqctl db downgrade -1   # one revision back; asks first if rows would be lost
+
+      seqctl db downgrade base --yes   # drops seqctl's tables and everything in them
     """
     from ..db.migrate import current, downgrade, downgrade_losses, revisions
     from ..errors import UsageError
@@ -198,7 +210,14 @@ def db_current(
         OutputFormat.text
     ),
 ) -> None:
-    """Print the database's migration revision (empty: not migrated)."""
+    """Print the database's migration revision (base: not migrated).
+
+    Examples:
+
+      seqctl db current
+
+      seqctl db current --format json
+    """
     from ..db.connection import HEAD_REVISION
     from ..db.migrate import current
 
@@ -261,7 +280,9 @@ def demo(
 ) -> None:
     """Load demo data: an organisation, users, restaurants, task and message templates.
 
-    Idempotent: running it again changes nothing. Then try:
+    Idempotent: running it again changes nothing. Example, then a first sequence:
+
+      seqctl demo
 
       seqctl sync sequences/ && seqctl apply -t restaurant-onboarding -r "Luigi's Trattoria"
     """
