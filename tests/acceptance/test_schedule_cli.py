@@ -125,7 +125,7 @@ def test_status_list_shows_due_dates_in_the_zone_they_were_scheduled_in(
             )
     ok(run("apply", "--template", "calls", "--restaurant", LUIGI, "--restaurant", SAKURA))
     with engine.connect() as conn:
-        due = dict(
+        due: dict[str, datetime] = dict(
             conn.execute(
                 text(
                     "SELECT i.restaurant_id::text, t.due_date FROM tasks t JOIN "

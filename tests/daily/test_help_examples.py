@@ -121,7 +121,7 @@ def demo_database(
     ids = {}
     with psycopg.connect(url) as conn:
         for short, (_what, query) in HELP_IDS.items():
-            [(row_id,)] = conn.execute(query).fetchall()  # type: ignore[arg-type]
+            [(row_id,)] = conn.execute(query).fetchall()
             ids[short] = str(row_id).replace("-", "")[:8]
     yield name, ids
     drop_database(server_url, name)
