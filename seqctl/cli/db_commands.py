@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import Refused
-from .app import OutputFormat, app, emit_json, err, open_db, out
+from .app import OutputFormat, app, database_url_source, emit_json, err, open_db, out, state
 
 if TYPE_CHECKING:
     from ..db.migrate import Loss
@@ -86,8 +86,6 @@ def db_upgrade(
 def _confirm_first_upgrade(ctx: typer.Context, where: str, revision: str, lines: list[str]) -> None:
     """Lists what a first upgrade does to a database with tables; asks on a terminal, else
     refuses without --yes (nothing changed)."""
-    from .app import database_url_source, state
-
     err(f"db upgrade on {where}: the database has tables but no seqctl history")
     for line in lines:
         err(f"  {line}")
