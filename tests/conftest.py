@@ -172,6 +172,7 @@ LONG_MODULES = frozenset(
         "tests/crm_app/test_app_schema.py",
         "tests/crm_app/test_supabase_safety.py",
         "tests/daily/test_embedded_tool.py",
+        "tests/daily/test_help_examples.py",
         "tests/daily/test_readme_tour.py",
         "tests/db/test_db_sql.py",
         "tests/db/test_design_document_sql.py",

@@ -218,10 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from typer.main import get_command
 
     from . import commands  # noqa: F401  (registers the commands)
-    from .argv import hoist_global_options, nearest_option, tidy_metavars
+    from .argv import hoist_global_options, keep_examples_whole, nearest_option, tidy_metavars
 
     command = get_command(app)
     tidy_metavars(command)
+    keep_examples_whole(command)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         _check_arguments(args)

@@ -11,6 +11,7 @@ the whole command line: the subcommand's options and the global ones.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -191,3 +192,18 @@ def tidy_metavars(command: click.Command) -> None:
         param.metavar = metavar
     for sub in (_subcommands(command) or {}).values():
         tidy_metavars(sub)
+
+
+def keep_examples_whole(command: click.Command) -> None:
+    """Example command lines in every command's help are never re-wrapped (click's ``\\b``
+    before a paragraph), so that each can be copied as one line on any terminal width."""
+    if command.help:
+        paragraphs = re.split(r"(\n[ \t]*\n)", command.help)
+        for index, paragraph in enumerate(paragraphs):
+            stripped = paragraph.lstrip(" \t")
+            if stripped.startswith(("seqctl ", "# ")):
+                indent = paragraph[: len(paragraph) - len(stripped)]
+                paragraphs[index] = f"{indent}\b\n{paragraph}"
+        command.help = "".join(paragraphs)
+    for sub in (_subcommands(command) or {}).values():
+        keep_examples_whole(sub)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import Refused
-from .app import OutputFormat, app, emit_json, err, open_db, out
+from .app import OutputFormat, app, database_url_source, emit_json, err, open_db, out, state
 
 if TYPE_CHECKING:
     from ..db.migrate import Loss
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 db_app = typer.Typer(
     help="Database migrations (Alembic revisions 001–004 of the design document, 005 the "
     "application's subject lines and demo meetings).\n\n"
-    "Examples:\n\n  seqctl db upgrade\n\n  seqctl db current\n\n  seqctl db downgrade base\n\n"
+    "Examples:\n\n  seqctl db upgrade\n\n  seqctl db current\n\n  seqctl db downgrade -1\n\n"
     "  seqctl db sql > review.sql\n\n"
     "Where seqctl may not connect, migrate with its SQL instead:\n\n"
     '  seqctl db sql base:head | psql -v ON_ERROR_STOP=1 "$DATABASE_URL"',
@@ -29,14 +29,43 @@ app.add_typer(db_app, name="db")
 def db_upgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision (001–005 or head).")] = "head",
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Upgrade a database that has tables but no seqctl history without asking "
+            "(needed when not run from a terminal).",
+        ),
+    ] = False,
 ) -> None:
-    """Apply migrations up to REVISION (default: head), in one transaction."""
-    from ..db.migrate import current, upgrade
+    """Apply migrations up to REVISION (default: head), in one transaction.
 
-    with open_db(ctx, require_schema=False, migrate_embedded=False) as db, db.begin() as conn:
-        before = current(conn)
-        adopted = upgrade(conn, revision)
-        after = current(conn)
+    On a database that already has tables but no seqctl history (the application's CRM, or
+    another database by mistake), it first lists what it would create, adopt and alter
+    there, and needs --yes or a terminal's confirmation. An empty database is upgraded
+    without asking.
+
+    Examples:
+
+      seqctl db upgrade
+
+      seqctl db upgrade 005 --yes
+    """
+    from ..db.first_upgrade import first_upgrade
+    from ..db.migrate import check_revision, current, upgrade
+
+    check_revision(revision)
+    with open_db(ctx, require_schema=False, migrate_embedded=False) as db:
+        if not yes:
+            with db.connect() as conn:
+                preview = first_upgrade(conn, revision)
+            if preview is not None:
+                _confirm_first_upgrade(ctx, db.display, revision, preview.lines())
+        with db.begin() as conn:
+            before = current(conn)
+            adopted = upgrade(conn, revision)
+            after = current(conn)
     if adopted is not None:
         err(
             f"adopted the existing sequence tables at revision {adopted.revision}: "
@@ -52,6 +81,25 @@ def db_upgrade(
         err(f"database already at revision {after}")
     else:
         err(f"upgraded {db.display}: {before or 'base'} -> {after}")
+
+
+def _confirm_first_upgrade(ctx: typer.Context, where: str, revision: str, lines: list[str]) -> None:
+    """Lists what a first upgrade does to a database with tables; asks on a terminal, else
+    refuses without --yes (nothing changed)."""
+    err(f"db upgrade on {where}: the database has tables but no seqctl history")
+    for line in lines:
+        err(f"  {line}")
+    command = "seqctl db upgrade" + ("" if revision == "head" else f" {revision}") + " --yes"
+    source = database_url_source(state(ctx).flags)
+    check = f"check that {source} names the database you mean; " if source else ""
+    if not sys.stdin.isatty():
+        raise Refused(
+            "db upgrade would change a database that already has tables (listed above) and no "
+            "terminal is attached to confirm it; nothing was changed",
+            hint=f"{check}to upgrade it, re-run with --yes: `{command}`",
+        )
+    if not typer.confirm("Upgrade this database?", err=True):
+        raise Refused("db upgrade cancelled; nothing was changed")
 
 
 @db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
@@ -78,6 +126,12 @@ def db_downgrade(
     only seqctl's own additions and bookkeeping. A rollback that would drop instances,
     templates or steps, or unlink tasks, lists them per organisation first and needs --yes
     or a terminal's confirmation.
+
+    Examples:
+
+      seqctl db downgrade -1   # one revision back; asks first if rows would be lost
+
+      seqctl db downgrade base --yes   # drops seqctl's tables and everything in them
     """
     from ..db.migrate import current, downgrade, downgrade_losses, revisions
     from ..errors import UsageError
@@ -154,7 +208,14 @@ def db_current(
         OutputFormat.text
     ),
 ) -> None:
-    """Print the database's migration revision (empty: not migrated)."""
+    """Print the database's migration revision (base: not migrated).
+
+    Examples:
+
+      seqctl db current
+
+      seqctl db current --format json
+    """
     from ..db.connection import HEAD_REVISION
     from ..db.migrate import current
 
@@ -217,7 +278,9 @@ def demo(
 ) -> None:
     """Load demo data: an organisation, users, restaurants, task and message templates.
 
-    Idempotent: running it again changes nothing. Then try:
+    Idempotent: running it again changes nothing. Example, then a first sequence:
+
+      seqctl demo
 
       seqctl sync sequences/ && seqctl apply -t restaurant-onboarding -r "Luigi's Trattoria"
     """

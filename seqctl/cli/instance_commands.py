@@ -310,7 +310,9 @@ def status(
 
       seqctl status --status active --assigned-to sam@demo.example
 
-      seqctl status 6cd7c592   (one instance, by short id: its steps and active message)
+      seqctl status --restaurant "Luigi's Trattoria"
+
+      seqctl status 6cd7c592   # one instance, by short id: its steps and active message
     """
     from ..runtime.status import instance_detail, list_instances
     from . import instance_views as views
@@ -375,8 +377,9 @@ def _lifecycle_command(action: str) -> None:
         return _lifecycle(ctx, action, instances, format)
 
     command.__name__ = action
-    # an instance's short id, as `seqctl status` shows it
-    command.__doc__ = f"{LIFECYCLE_HELP[action]}\n\nExample:\n\n  seqctl {action} 6cd7c592\n"
+    # an instance's short id, as `seqctl status` shows it (a paused one for resume)
+    instance = "0c4f7e1b" if action == "resume" else "6cd7c592"
+    command.__doc__ = f"{LIFECYCLE_HELP[action]}\n\nExample:\n\n  seqctl {action} {instance}\n"
     app.command(action)(command)
 
 
@@ -489,7 +492,9 @@ def advance(
 
     Safe to run from cron and concurrently (instances another run holds are skipped).
 
-    Example:  */5 * * * *  seqctl advance --all-organisations
+    Example, as a crontab line's command (*/5 * * * *: every five minutes):
+
+      seqctl advance --all-organisations
     """
     from ..runtime.lookup import act_as_user, resolve_organisation
     from ..runtime.progression import advance as reconcile

@@ -204,7 +204,7 @@ def status_lines(report: StatusReport, zone: ZoneInfo) -> list[str]:
             r.status,
             step_text(r),
             f"{r.percentage}%",
-            when(r.next_due, zone),
+            scheduled_when(r.next_due, zone, r.scheduled_in),
             short(r.active_task_id) or "-",
             " ".join(filter(None, [due_text(r), version_mark(r)])),
         ]
@@ -271,6 +271,7 @@ def row_json(r: InstanceRow, zone: ZoneInfo) -> dict[str, Any]:
         "template_version": r.instance_version,
         "current_template_version": r.template_version,
         "outdated": r.outdated,
+        **({"scheduled_in": r.scheduled_in} if r.scheduled_in else {}),
     }
 
 

@@ -496,9 +496,9 @@ def export_command(
 
     Examples:
 
-      seqctl export --out sequences/
+      seqctl export --out exported/
 
-      seqctl validate sequences/ && seqctl sync --adopt sequences/
+      seqctl export --out exported/ && seqctl validate exported/
     """
     from ..sync.actual import begin_snapshot, read_state
     from ..sync.export import export_templates, export_variables, write_export

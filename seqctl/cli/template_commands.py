@@ -75,6 +75,10 @@ def schema() -> None:
     Editors use it for completion and checks; point them at it with a first line such as
 
       # yaml-language-server: $schema=../schemas/sequence-template.schema.json
+
+    Example:
+
+      seqctl schema > sequence-template.schema.json
     """
     from ..templates.schema import schema_text
 

@@ -49,6 +49,7 @@ class InstanceRow:
     active_task_id: str | None = None
     instance_version: int | None = None  # recorded at apply (None: started before versions)
     template_version: int | None = None  # the template's current version (None: deleted)
+    scheduled_in: str | None = None  # §10: the zone the active task was scheduled in
 
     @property
     def outdated(self) -> bool:
@@ -138,6 +139,9 @@ SELECT si.id::text AS id, si.name, si.restaurant_id::text AS restaurant_id,
   (si.status = 'active' AND page.next_due <= CAST(:now AS timestamptz)) AS due,
   (SELECT t.id::text FROM tasks t WHERE t.sequence_instance_id = si.id
     AND t.status = 'active' ORDER BY t.sequence_step_order LIMIT 1) AS active_task_id,
+  (SELECT t.metadata -> 'sequence' -> 'schedule' ->> 'zone' FROM tasks t
+    WHERE t.sequence_instance_id = si.id AND t.status = 'active'
+    ORDER BY t.sequence_step_order LIMIT 1) AS scheduled_in,
   si.assigned_to::text AS assigned_to, u.email AS assigned_to_email, si.started_at,
   COALESCE(si.completed_at, si.cancelled_at) AS ended_at,
   CASE WHEN jsonb_typeof(si.metadata -> 'seqctl' -> 'template_version') = 'number'

@@ -12,7 +12,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..ids import parse_uuid
 from ..inert import inert
+from ..short_ids import short
 from .plan import FieldChange, Plan, StepChange, TemplateChange, plan_to_document
 
 Renderer = Callable[[Plan, bool, bool], str]  # (plan, applied, colour) -> text
@@ -38,6 +40,8 @@ COLOURS = {
 ANSI = {"green": "32", "yellow": "33", "cyan": "36", "red": "31"}
 IMPACT_NOTE = "unaffected: running instances keep their snapshot of the template"
 MAX_VALUE = 80
+# the step fields that name a task or message template (sync.references.REFERENCE_FIELDS)
+REFERENCES = ("task_template", "message_template")
 
 
 def value_text(value: Any, limit: int = MAX_VALUE) -> str:
@@ -85,7 +89,8 @@ def render_text(plan: Plan, applied: bool = False, colour: bool = False) -> str:
         codes += ["1"] if bold else []
         return f"\x1b[{';'.join(codes)}m{text}\x1b[0m" if codes else text
 
-    lines = [f"Organisation: {inert(plan.organisation.name)} ({plan.organisation.id})", ""]
+    organisation = f"{inert(plan.organisation.name)} ({short(plan.organisation.id)})"
+    lines = [f"Organisation: {organisation}", ""]
     for change in plan.changes:
         head = f"{SYMBOLS[change.kind]} {change.kind} {inert(change.key)} {change.name!r}"
         lines.append(f"{paint(head, change.kind, bold=True)}  ({where(change)})")
@@ -127,7 +132,19 @@ def _facts(plan: Plan) -> list[str]:
 
 
 def _field_lines(fields: tuple[FieldChange, ...]) -> list[str]:
-    return [f"{f.field}: {value_text(f.old)} -> {value_text(f.new)}" for f in fields]
+    return [
+        f"{f.field}: {value_text(reference(f, f.old))} -> {value_text(reference(f, f.new))}"
+        for f in fields
+    ]
+
+
+def reference(change: FieldChange, value: Any) -> Any:
+    """A task or message template reference as text shows ids (spec §8): by name, or by its
+    8-digit short id where the row has no name to show (JSON keeps the full UUID)."""
+    if change.field in REFERENCES and isinstance(value, str):
+        as_id = parse_uuid(value)
+        return short(as_id) if as_id is not None else value
+    return value
 
 
 def step_summary(step: StepChange) -> str:
@@ -144,7 +161,7 @@ def step_summary(step: StepChange) -> str:
         ("message_template_id", "message template"),
     ):
         if row.get(column):
-            parts.append(f"{label} {str(row[column])[:8]}")
+            parts.append(f"{label} {short(str(row[column]))}")
     message = row.get("custom_message")
     if message:
         first = str(message).strip().splitlines()[0] if str(message).strip() else ""
@@ -215,7 +232,14 @@ def _markdown_table(change: TemplateChange) -> list[str]:
             rows.append((order, _cell(step.name), step.kind, "", "", ""))
         else:
             rows += [
-                (order, _cell(step.name), step.kind, f.field, _cell(f.old), _cell(f.new))
+                (
+                    order,
+                    _cell(step.name),
+                    step.kind,
+                    f.field,
+                    _cell(reference(f, f.old)),
+                    _cell(reference(f, f.new)),
+                )
                 for f in step.fields
             ]
     if not rows:

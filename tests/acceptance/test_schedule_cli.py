@@ -99,3 +99,57 @@ def test_apply_and_status_in_the_restaurants_zone(run: Run, engine: Engine) -> N
     detail = json.loads(ok(run("status", instance_id, "--format", "json")).stdout)
     assert detail["steps"][0]["scheduled_in"] == "Pacific/Auckland"
     assert detail["steps"][0]["due_date"] == local.isoformat()
+
+
+def test_status_list_shows_due_dates_in_the_zone_they_were_scheduled_in(
+    run: Run, engine: Engine
+) -> None:
+    """§10 and issue 13.3: the organisation-wide list and `status --restaurant` too, not only
+    one instance's detail; JSON keeps the configured zone (UTC) and names the zone."""
+    write_template(
+        "calls",
+        "Calls between services",
+        [step("Intro call", hours="14:30-17:00"), step("Follow up", delay_value=1)],
+        schedule={"timezone": "restaurant", "days": ["mon", "tue", "wed", "thu", "fri"]},
+    )
+    ok(run("sync"))
+    zones = {LUIGI: "Pacific/Auckland", SAKURA: "America/New_York"}
+    with engine.begin() as conn:
+        for restaurant, zone in zones.items():
+            conn.execute(
+                text(
+                    "UPDATE restaurants SET metadata = COALESCE(metadata, '{}'::jsonb)"
+                    " || jsonb_build_object('timezone', CAST(:zone AS text)) WHERE id = :id"
+                ),
+                {"id": restaurant, "zone": zone},
+            )
+    ok(run("apply", "--template", "calls", "--restaurant", LUIGI, "--restaurant", SAKURA))
+    with engine.connect() as conn:
+        due: dict[str, datetime] = dict(
+            conn.execute(
+                text(
+                    "SELECT i.restaurant_id::text, t.due_date FROM tasks t JOIN "
+                    "sequence_instances i ON i.id = t.sequence_instance_id "
+                    "WHERE t.status = 'active'"
+                )
+            ).all()
+        )
+    shown = {}
+    for restaurant, zone in zones.items():
+        local = due[restaurant].astimezone(ZoneInfo(zone))
+        assert time(14, 30) <= local.time() < time(17, 0)
+        shown[restaurant] = f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    assert shown[LUIGI].endswith(("NZDT", "NZST")) and shown[SAKURA].endswith(("EST", "EDT"))
+
+    rows = ok(run("status")).stdout.splitlines()
+    luigi = next(line for line in rows if "Luigi's Trattoria" in line)
+    sakura = next(line for line in rows if "Sakura Sushi Bar" in line)
+    assert shown[LUIGI] in luigi and shown[SAKURA] in sakura, rows
+    assert "UTC" not in luigi and "UTC" not in sakura
+    one = ok(run("status", "--restaurant", "Sakura Sushi Bar")).stdout
+    assert shown[SAKURA] in one
+
+    listed = json.loads(ok(run("status", "--format", "json")).stdout)["instances"]
+    for row in listed:
+        assert row["next_due"] == due[row["restaurant_id"]].astimezone(ZoneInfo("UTC")).isoformat()
+        assert row["scheduled_in"] == zones[row["restaurant_id"]]

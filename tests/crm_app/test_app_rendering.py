@@ -48,7 +48,7 @@ def test_apply_renders_like_the_web_app(app_before_url: str, cli: Cli, tmp_path:
         assert result.exit_code == 0, result.stderr
         return result
 
-    run("db", "upgrade")
+    run("db", "upgrade", "--yes")
     files = tmp_path / "sequences"
     files.mkdir()
     (tmp_path / ".git").mkdir()

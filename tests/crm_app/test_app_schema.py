@@ -74,7 +74,7 @@ def test_upgrade_then_downgrade_base_leaves_the_application_exactly_as_before(
 ) -> None:
     run = runner(cli, app_before_url)
     schema, data = schema_dump(app_before_url), data_dump(app_before_url)
-    ok(run("db", "upgrade"))
+    ok(run("db", "upgrade", "--yes"))
     assert ok(run("db", "current")).stdout.strip() == "005 (head)"
     after_upgrade = schema_dump(app_before_url)
     assert "CREATE TABLE public.sequence_steps" in after_upgrade
@@ -89,7 +89,7 @@ def test_the_cli_on_the_application_schema_under_its_rls(
     app_before_url: str, cli: Cli, tmp_path: Path
 ) -> None:
     run = runner(cli, app_before_url)
-    ok(run("db", "upgrade"))
+    ok(run("db", "upgrade", "--yes"))
     files = tmp_path / "sequences"
     files.mkdir()
     (files / "app-onboarding.yaml").write_text(TEMPLATE, encoding="utf-8")
@@ -174,7 +174,7 @@ def test_upgrade_adopts_the_application_sequence_tables_without_touching_a_row(
 ) -> None:
     run = runner(cli, app_sequences_url)
     data = data_dump(app_sequences_url)
-    result = ok(run("db", "upgrade"))
+    result = ok(run("db", "upgrade", "--yes"))
     assert "adopted the existing sequence tables at revision 005" in result.stderr
     assert "0 difference(s) from the design" in result.stderr
     assert "applied: trigger tasks_clear_sequence_step_order" in result.stderr
@@ -182,7 +182,7 @@ def test_upgrade_adopts_the_application_sequence_tables_without_touching_a_row(
     assert data_dump(app_sequences_url) == data
     assert "tasks_clear_sequence_step_order" in catalog.triggers(app_sequences_url)
     # running it again changes nothing
-    again = ok(run("db", "upgrade"))
+    again = ok(run("db", "upgrade", "--yes"))
     assert "adopted" not in again.stderr and "already at revision 005" in again.stderr
 
 
@@ -191,7 +191,7 @@ def test_adoption_lists_differences(app_sequences_url: str, cli: Cli) -> None:
         conn.execute("DROP INDEX idx_sequence_steps_template")
         conn.execute("DROP POLICY sequence_steps_insert_policy ON sequence_steps")
         conn.execute("ALTER TABLE sequence_templates ADD COLUMN colour text")
-    result = ok(runner(cli, app_sequences_url)("db", "upgrade"))
+    result = ok(runner(cli, app_sequences_url)("db", "upgrade", "--yes"))
     assert "3 difference(s) from the design:" in result.stderr
     assert "index idx_sequence_steps_template is missing" in result.stderr
     assert "policy sequence_steps_insert_policy on sequence_steps is missing" in result.stderr
@@ -225,7 +225,7 @@ def test_adoption_refuses_what_seqctl_cannot_use_and_changes_nothing(
     with psycopg.connect(app_sequences_url) as conn:
         conn.execute(change)  # type: ignore[arg-type]
     schema, data = schema_dump(app_sequences_url), data_dump(app_sequences_url)
-    result = runner(cli, app_sequences_url)("db", "upgrade")
+    result = runner(cli, app_sequences_url)("db", "upgrade", "--yes")
     assert result.exit_code == 1
     assert "cannot adopt the existing sequence tables; nothing was changed" in result.stderr
     assert reason in result.stderr
@@ -237,7 +237,7 @@ def test_adoption_refuses_what_seqctl_cannot_use_and_changes_nothing(
 
 def test_web_app_instance_progresses_with_seqctl(app_sequences_url: str, cli: Cli) -> None:
     run = runner(cli, app_sequences_url)
-    ok(run("db", "upgrade"))
+    ok(run("db", "upgrade", "--yes"))
     org = ("--org", "Pumpd Sales", "--as-user", REP)
     ok(run(*org, "task", "complete", WEB_TASKS[0]))
     task_rows = rows(
@@ -275,7 +275,7 @@ def test_web_app_instance_progresses_with_seqctl(app_sequences_url: str, cli: Cl
 
 def test_apply_of_a_web_app_template_and_rls(app_sequences_url: str, cli: Cli) -> None:
     run = runner(cli, app_sequences_url)
-    ok(run("db", "upgrade"))
+    ok(run("db", "upgrade", "--yes"))
     result = ok(
         run(
             "--org",
@@ -312,7 +312,7 @@ def test_export_validate_round_trip_of_a_web_app_template(
     app_sequences_url: str, cli: Cli, tmp_path: Path
 ) -> None:
     run = runner(cli, app_sequences_url)
-    ok(run("db", "upgrade"))
+    ok(run("db", "upgrade", "--yes"))
     with psycopg.connect(app_sequences_url) as conn:  # no demo_meeting, no subject line
         conn.execute(
             "UPDATE sequence_steps SET type = 'call', subject_line = NULL "
@@ -334,7 +334,7 @@ def test_export_validate_round_trip_with_demo_meeting_and_subject_lines(
     app_sequences_url: str, cli: Cli, tmp_path: Path
 ) -> None:
     run = runner(cli, app_sequences_url)
-    ok(run("db", "upgrade"))
+    ok(run("db", "upgrade", "--yes"))
     ok(_export_validate(run, tmp_path / "out"))
     exported = (tmp_path / "out" / "web-demo-flow.yaml").read_text(encoding="utf-8")
     assert "type: demo_meeting" in exported
@@ -346,7 +346,7 @@ def test_downgrade_base_after_adoption_leaves_the_application_exactly_as_before(
 ) -> None:
     run = runner(cli, app_sequences_url)
     schema, data = schema_dump(app_sequences_url), data_dump(app_sequences_url)
-    ok(run("db", "upgrade"))
+    ok(run("db", "upgrade", "--yes"))
     refused = run("db", "downgrade", "003")
     assert refused.exit_code == 1 and "adopted at revision 005" in refused.stderr
     ok(run("db", "downgrade", "base"))
@@ -354,12 +354,12 @@ def test_downgrade_base_after_adoption_leaves_the_application_exactly_as_before(
     assert data_dump(app_sequences_url) == data
     assert ok(run("db", "current")).stdout.strip() == "base"
     # and it can be adopted again
-    ok(run("db", "upgrade"))
+    ok(run("db", "upgrade", "--yes"))
 
 
 def test_demo_seeds_the_application_schema(app_before_url: str, cli: Cli) -> None:
     run = runner(cli, app_before_url)
-    ok(run("db", "upgrade"))
+    ok(run("db", "upgrade", "--yes"))
     ok(run("demo"))
     assert rows(
         app_before_url,
@@ -386,7 +386,7 @@ def test_adoption_before_the_applications_20251122_change(app_sequences_url: str
         )
     schema, data = schema_dump(url), data_dump(url)
     run = runner(cli, url)
-    result = ok(run("db", "upgrade"))
+    result = ok(run("db", "upgrade", "--yes"))
     assert "adopted the existing sequence tables at revision 004" in result.stderr
     assert "004 -> 005" in result.stderr
     assert "subject_line" in {c[0] for c in catalog.columns(url, "sequence_steps")}

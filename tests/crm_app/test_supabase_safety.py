@@ -45,7 +45,7 @@ def _denied(url: str, role: str, sql: str) -> None:
 def test_version_table_is_out_of_reach_of_the_api_roles(
     app_before_url: str, cli: Cli, role: str
 ) -> None:
-    assert cli("--database-url", app_before_url, "db", "upgrade").exit_code == 0
+    assert cli("--database-url", app_before_url, "db", "upgrade", "--yes").exit_code == 0
     _denied(app_before_url, role, f"SELECT version_num FROM {VERSION}")
     _denied(app_before_url, role, f"UPDATE {VERSION} SET version_num = '001'")
     _denied(app_before_url, role, f"DELETE FROM {VERSION}")
@@ -59,7 +59,7 @@ def test_a_version_table_left_in_public_is_moved_out_of_reach(
     app_before_url: str, cli: Cli
 ) -> None:
     url = app_before_url
-    assert cli("--database-url", url, "db", "upgrade", "004").exit_code == 0
+    assert cli("--database-url", url, "db", "upgrade", "004", "--yes").exit_code == 0
     # as an older seqctl left it: in public, where Supabase grants anon everything
     with psycopg.connect(url) as conn:
         conn.execute(f"ALTER TABLE {VERSION} SET SCHEMA public")
@@ -68,7 +68,7 @@ def test_a_version_table_left_in_public_is_moved_out_of_reach(
     with _as(url, "anon") as conn:  # the hole this closes
         conn.execute(f"UPDATE public.{VERSION_TABLE} SET version_num = '004'")
         conn.rollback()
-    result = cli("--database-url", url, "db", "upgrade")
+    result = cli("--database-url", url, "db", "upgrade", "--yes")
     assert result.exit_code == 0, result.stderr
     assert catalog.rows(url, f"SELECT to_regclass('public.{VERSION_TABLE}')") == [(None,)]
     assert catalog.rows(url, f"SELECT version_num FROM {VERSION}") == [("005",)]
@@ -84,7 +84,7 @@ def test_an_existing_databases_policies_are_never_changed(app_before_url: str, c
         "WHERE table_schema = 'public' AND table_name = ANY(%s) ORDER BY 1, 2, 3",
         (list(crm),),
     )
-    assert cli("--database-url", app_before_url, "db", "upgrade").exit_code == 0
+    assert cli("--database-url", app_before_url, "db", "upgrade", "--yes").exit_code == 0
     assert {k: v for k, v in catalog.policies(app_before_url).items() if v[0] in crm} == before
     assert (
         catalog.rows(

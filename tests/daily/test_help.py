@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from ..conftest import Result
+from .help_examples import command_paths, examples
 
 Cli = Callable[..., Result]
 
@@ -53,3 +54,14 @@ def test_completion_options(cli: Cli) -> None:
     result = cli("--show-completion", "bash")
     assert result.exit_code == 0
     assert "_SEQCTL_COMPLETE" in result.stdout or "complete" in result.stdout
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p) or "seqctl")
+def test_every_command_has_an_example_of_itself(path: tuple[str, ...]) -> None:
+    """Spec §8: every command's --help has at least one example (each one is run on the demo
+    data by tests/daily/test_help_examples.py), printed whole on one line."""
+    found = examples(path)
+    command = " ".join(("seqctl", *path))
+    assert any(f" {example} ".startswith(f" {command} ") for example in found) or (
+        not path and found
+    ), (command, found)
