@@ -536,7 +536,8 @@ def preload() -> threading.Thread | None:
             from matplotlib.figure import Figure  # noqa: F401
             from matplotlib.font_manager import FontProperties, fontManager
 
-            fontManager.findfont(FontProperties(family="sans-serif"))
+            # a list: a lone str is read as a fontconfig pattern, which "sans-serif" is not
+            fontManager.findfont(FontProperties(family=["sans-serif"]))
         except Exception:  # noqa: BLE001  (render_html reports what is missing)
             return
 
