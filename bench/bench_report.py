@@ -11,8 +11,9 @@ of each of TEMPLATES templates of STEPS steps, started over the last 12 weeks (6
 five without a recorded activation time), active (some overdue), pending or cancelled with
 their instance, with due dates, completion and activation times; then VACUUM (ANALYZE).
 
-Prints one table, each figure the median of REPEAT runs (wall time; for processes also
-their own CPU time, which the load of other programs on the machine inflates less):
+Prints one table, each figure the median of REPEAT runs: wall time, and CPU time, which the
+load of other programs on the machine inflates less (for processes their own, for the bare
+queries the server process's, when the server runs on this machine):
 
 - the baseline: the report's four aggregate queries sent bare through psycopg;
 - ``seqctl report`` as a process in text, json, markdown and html (matplotlib charts
@@ -207,6 +208,23 @@ def process_ms(runs: int, command: list[str]) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
+def server_cpu_reader(raw: psycopg.Connection[Any]) -> Callable[[], float | None]:
+    """The CPU milliseconds of the connection's server process so far, where /proc shows it
+    (a server on this machine); parallel workers are not counted."""
+    pid = raw.execute("SELECT pg_backend_pid()").fetchone()
+    stat = Path(f"/proc/{pid[0] if pid else 0}/stat")
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float | None:
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) * 1000 / ticks
+
+    return read
+
+
 def count_statements(engine: Engine, org: str) -> int:
     statements: list[str] = []
 
@@ -321,23 +339,26 @@ def measure(engine: Engine, url: str, repeat: int, instances: int) -> int:
     with psycopg.connect(url) as raw:
         raw.execute("SET jit = off")  # the settings build_report uses
         raw.execute("SET work_mem = '64MB'")
+        backend = server_cpu_reader(raw)
 
-        def bare(_: int) -> None:
-            for query in queries.values():
-                raw.execute(query, params).fetchall()
+        def bare_queries(chosen: list[str]) -> tuple[float, float | None]:
+            walls, cpus = [], []
+            for _ in range(repeat):
+                cpu_before = backend()
+                started = time.perf_counter()
+                for name in chosen:
+                    raw.execute(queries[name], params).fetchall()
+                walls.append((time.perf_counter() - started) * 1000)
+                cpu_after = backend()
+                if cpu_before is not None and cpu_after is not None:
+                    cpus.append(cpu_after - cpu_before)
+            return statistics.median(walls), statistics.median(cpus) if cpus else None
 
         main_rows.append(
-            ("baseline: 4 aggregate queries, bare", median_ms(repeat, bare), None, None)
+            ("baseline: 4 aggregate queries, bare", *bare_queries(list(queries)), None)
         )
-        for name, query in queries.items():
-            detail.append(
-                (
-                    f"  SQL {name} query, bare",
-                    median_ms(repeat, lambda _, q=query: raw.execute(q, params).fetchall()),  # type: ignore[misc]
-                    None,
-                    None,
-                )
-            )
+        for name in queries:
+            detail.append((f"  SQL {name} query, bare", *bare_queries([name]), None))
     base = [sys.executable, "-m", "seqctl", "--database-url", url, "--org", ORG, "report"]
     for fmt in ("text", "json", "markdown", "html"):
         extra = ["--format", fmt] + (["--out", os.devnull] if fmt == "html" else [])
@@ -390,6 +411,7 @@ def measure(engine: Engine, url: str, repeat: int, instances: int) -> int:
     print("where the time goes:")
     for label, wall, used, _ in detail:
         print(f"{label:<46}{wall:>9.0f}{'' if used is None else f'{used:.0f}':>9}")
+    print("(cpu ms: a process's own CPU time; for the bare SQL the server process's)")
     print(
         f"machine: {os.cpu_count()} CPUs, load average {load_before:.1f} before, "
         f"{load_after:.1f} after"
