@@ -276,15 +276,23 @@ ASSIGNEES_SQL = (
     " user_id NULLS LAST"
 )
 
+# Three cheap scans of the selected instances (a CTE read once) instead of one scan
+# expanding every instance into three events.
 WEEKS_SQL = (
-    "WITH ev AS ("
-    "  SELECT date_trunc('week', e.at) AS wk, e.kind FROM sequence_instances si"
-    "  CROSS JOIN LATERAL (VALUES (si.started_at, 's'), (si.completed_at, 'c'),"
-    "    (si.cancelled_at, 'x')) AS e(at, kind)"
+    "WITH si AS ("
+    "  SELECT si.started_at, si.completed_at, si.cancelled_at FROM sequence_instances si"
     "  WHERE si.organisation_id = CAST(:org AS uuid)"
     "  AND (CAST(:tids AS uuid[]) IS NULL OR si.sequence_template_id = ANY(CAST(:tids AS uuid[])))"
     "  AND (CAST(:assigned AS uuid) IS NULL OR si.assigned_to = CAST(:assigned AS uuid))"
-    "  AND e.at >= CAST(:since AS timestamptz) AND e.at < CAST(:until AS timestamptz)"
+    "), ev AS ("
+    "  SELECT date_trunc('week', started_at) AS wk, 's' AS kind FROM si"
+    "  WHERE started_at >= CAST(:since AS timestamptz) AND started_at < CAST(:until AS timestamptz)"
+    "  UNION ALL SELECT date_trunc('week', completed_at), 'c' FROM si"
+    "  WHERE completed_at >= CAST(:since AS timestamptz)"
+    "  AND completed_at < CAST(:until AS timestamptz)"
+    "  UNION ALL SELECT date_trunc('week', cancelled_at), 'x' FROM si"
+    "  WHERE cancelled_at >= CAST(:since AS timestamptz)"
+    "  AND cancelled_at < CAST(:until AS timestamptz)"
     "), weeks AS ("
     "  SELECT generate_series(date_trunc('week', CAST(:since AS timestamptz)),"
     "  CAST(:until AS timestamptz) - interval '1 microsecond', interval '1 week') AS wk"

@@ -8,9 +8,12 @@ matplotlib is imported only by ``render_html`` (it is an optional extra: ``repor
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import html
 import re
 import threading
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -446,9 +449,10 @@ def _margins(figure: Any, labels: list[str], *, bottom: float = 0.45) -> None:
     )
 
 
-def _legend_above(ax: Any) -> None:
+def _legend_above(ax: Any, handles: list[Any]) -> None:
     """The legend in one row above the bars, never over them."""
     ax.legend(
+        handles=handles,
         loc="lower left",
         bbox_to_anchor=(0, 1.0),
         ncols=3,
@@ -456,6 +460,71 @@ def _legend_above(ax: Any) -> None:
         frameon=False,
         borderaxespad=0.2,
     )
+
+
+def _bars(
+    ax: Any,
+    widths: list[int],
+    color: str,
+    label: str,
+    lefts: list[int] | None = None,
+    height: float = 0.8,
+) -> Any:
+    """Horizontal bars, one per row from the top, as one ``PolyCollection``; the legend entry.
+
+    One collection per series instead of ``barh``'s patch per bar: the same picture in a
+    third of the time (a bar chart per template adds up on a large organisation).
+    """
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+
+    starts = lefts or [0] * len(widths)
+    half = height / 2
+    ax.add_collection(
+        PolyCollection(
+            [
+                [(x, y - half), (x + w, y - half), (x + w, y + half), (x, y + half)]
+                for y, (x, w) in enumerate(zip(starts, widths, strict=True))
+                if w > 0
+            ],
+            facecolors=color,
+            edgecolors="none",
+            linewidths=0,
+        )
+    )
+    return Patch(facecolor=color, label=label)
+
+
+def _bar_axes(ax: Any, labels: list[str], largest: int) -> None:
+    """Rows labelled from the top, the count axis from 0 to a little past the longest bar.
+
+    The row labels are plain texts left of the axes, not tick labels: a tick is five
+    artists (three lines, two texts), drawn and measured for every row of every chart.
+    """
+    from matplotlib.transforms import offset_copy
+
+    ax.set_xlim(0, max(largest, 1) * 1.05)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.set_yticks([])
+    beside = offset_copy(ax.get_yaxis_transform(), fig=ax.figure, x=-5, units="points")
+    for row, label in enumerate(labels):
+        ax.text(0, row, label, transform=beside, ha="right", va="center", fontsize=9)
+
+
+@contextlib.contextmanager
+def _without_gc() -> Iterator[None]:
+    """No cyclic garbage collection while the charts are drawn.
+
+    matplotlib makes tens of thousands of small objects per chart; the collector's passes
+    over them cost about a fifth of the drawing. The garbage is collected after, as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def preload() -> threading.Thread | None:
@@ -467,7 +536,8 @@ def preload() -> threading.Thread | None:
             from matplotlib.figure import Figure  # noqa: F401
             from matplotlib.font_manager import FontProperties, fontManager
 
-            fontManager.findfont(FontProperties(family="sans-serif"))
+            # a list: a lone str is read as a fontconfig pattern, which "sans-serif" is not
+            fontManager.findfont(FontProperties(family=["sans-serif"]))
         except Exception:  # noqa: BLE001  (render_html reports what is missing)
             return
 
@@ -477,31 +547,20 @@ def preload() -> threading.Thread | None:
 
 
 def _funnel_chart(template: TemplateReport) -> str:
-    figure = _figure(6.4, 0.42 * len(template.steps) + 0.9)
+    steps = template.steps
+    figure = _figure(6.4, 0.42 * len(steps) + 0.9)
     ax = figure.add_subplot()
-    labels = [_label(f"{s.order}. {s.name}") for s in template.steps]
-    positions = list(range(len(template.steps)))
-    ax.barh(
-        positions, [s.reached for s in template.steps], color=COLORS["reached"], label="reached"
-    )
-    ax.barh(
-        positions,
-        [s.completed for s in template.steps],
-        color=COLORS["completed"],
-        label="completed",
-    )
-    ax.barh(
-        positions,
-        [s.overdue for s in template.steps],
-        left=[s.completed for s in template.steps],
-        color=COLORS["overdue"],
-        label="overdue now",
-    )
-    ax.set_yticks(positions, labels)
-    ax.invert_yaxis()
+    labels = [_label(f"{s.order}. {s.name}") for s in steps]
+    completed = [s.completed for s in steps]
+    handles = [
+        _bars(ax, [s.reached for s in steps], COLORS["reached"], "reached"),
+        _bars(ax, completed, COLORS["completed"], "completed"),
+        _bars(ax, [s.overdue for s in steps], COLORS["overdue"], "overdue now", completed),
+    ]
+    _bar_axes(ax, labels, max(max(s.reached, s.completed + s.overdue) for s in steps))
     ax.set_xlabel("tasks")
     _margins(figure, labels)
-    _legend_above(ax)
+    _legend_above(ax, handles)
     _tidy(ax)
     return _svg(figure)
 
@@ -538,15 +597,15 @@ def _workload_chart(assignees: list[AssigneeLoad]) -> str:
     shown = assignees[:15]
     figure = _figure(6.4, 0.42 * len(shown) + 0.9)
     ax = figure.add_subplot()
-    positions = list(range(len(shown)))
-    ax.barh(positions, [a.open for a in shown], color=COLORS["open"], label="open")
-    ax.barh(positions, [a.overdue for a in shown], color=COLORS["overdue"], label="overdue")
+    handles = [
+        _bars(ax, [a.open for a in shown], COLORS["open"], "open"),
+        _bars(ax, [a.overdue for a in shown], COLORS["overdue"], "overdue"),
+    ]
     labels = [_label(assignee_label(a)) for a in shown]
-    ax.set_yticks(positions, labels)
-    ax.invert_yaxis()
+    _bar_axes(ax, labels, max(a.open for a in shown))
     ax.set_xlabel("open tasks")
     _margins(figure, labels)
-    _legend_above(ax)
+    _legend_above(ax, handles)
     _tidy(ax)
     return _svg(figure)
 
@@ -589,14 +648,17 @@ def render_html(report: Report) -> str:
             "--format html needs matplotlib, which is not installed", hint=MATPLOTLIB_HINT
         ) from None
     zone = report.period.timezone
-    with matplotlib.rc_context(
-        {
-            "svg.fonttype": "none",  # text stays text (escaped by matplotlib), small files
-            "svg.hashsalt": "seqctl-report",  # the same data gives the same page
-            "text.parse_math": False,  # "$" in a name is a dollar sign
-            "font.family": "sans-serif",
-            "axes.titlesize": 10,
-        }
+    with (
+        _without_gc(),
+        matplotlib.rc_context(
+            {
+                "svg.fonttype": "none",  # text stays text (escaped by matplotlib), small files
+                "svg.hashsalt": "seqctl-report",  # the same data gives the same page
+                "text.parse_math": False,  # "$" in a name is a dollar sign
+                "font.family": "sans-serif",
+                "axes.titlesize": 10,
+            }
+        ),
     ):
         parts = [
             "<!DOCTYPE html>",
