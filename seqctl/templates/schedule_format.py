@@ -16,8 +16,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import holidays as holidays_package
-
 from ..suggest import did_you_mean
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -163,7 +161,9 @@ def valid_zone(name: object) -> bool:
 
 
 def check_holidays(code: object, path: str) -> str:
-    supported = holidays_package.list_supported_countries()
+    import holidays  # only to check a schedule's holidays: it takes long to import
+
+    supported = holidays.list_supported_countries()
     if not isinstance(code, str) or not code:
         raise ScheduleError(
             "holidays must be a country code such as NZ or a subdivision such as NZ-AUK", path
