@@ -1,6 +1,6 @@
 """Everyday commands as processes, side by side with a bare psycopg process (issue 10).
 
-Usage: python bench/bench_everyday.py [--database-url URL] [--runs N] [--templates N]
+Usage: python bench/bench_everyday.py [--database-url URL] [--runs N] [--templates N] [--source]
 
 Creates its own database on the server of --database-url (default: PostgreSQL on
 127.0.0.1:5432), loads the demo organisation, starts a sequence for every demo restaurant
@@ -11,6 +11,9 @@ best of --runs, interleaved with the baseline so that the machine's load hits al
 - `seqctl status INSTANCE`, `seqctl status --restaurant R`, `seqctl task complete TASK`
   (each run completes another task, so every run does the real work);
 - `seqctl sync DIR` of --templates template files that are already in sync (a no-op).
+
+seqctl's bytecode is written first, as for an installed seqctl (``--source``: not; see
+``benchdb.compile_seqctl``).
 
 Targets (2-core machine): the three everyday commands each <= 2 x the baseline; the no-op
 sync of 1,000 templates <= 1.0 s. Prints a table and exits 1 if a target is missed.
@@ -26,7 +29,7 @@ import time
 from pathlib import Path
 
 from bench_sync import write_files
-from benchdb import DEFAULT_SERVER, temporary_database
+from benchdb import DEFAULT_SERVER, compile_seqctl, temporary_database
 from sqlalchemy import text
 
 from seqctl.db.connection import make_engine
@@ -54,7 +57,11 @@ def main() -> int:
     parser.add_argument("--database-url", default=DEFAULT_SERVER)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--templates", type=int, default=1000)
+    parser.add_argument(
+        "--source", action="store_true", help="do not write seqctl's bytecode first"
+    )
     args = parser.parse_args()
+    compile_seqctl(not args.source)
     with (
         temporary_database(args.database_url, "everyday") as url,
         tempfile.TemporaryDirectory(prefix="seqctl-everyday-") as tmp,
