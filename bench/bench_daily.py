@@ -1,6 +1,6 @@
 """Daily use on the embedded server kept running with `seqctl db start` (issue 11).
 
-Usage: python bench/bench_daily.py [--rounds 5]
+Usage: python bench/bench_daily.py [--rounds 5] [--source]
 
 In a temporary project folder: `seqctl db start`, `seqctl demo`, `seqctl sync` of the
 shipped templates; then times, ROUNDS times each and side by side in one run:
@@ -12,8 +12,9 @@ shipped templates; then times, ROUNDS times each and side by side in one run:
   each round, so every round really starts an instance);
 - `seqctl task complete --restaurant R` (the active task of that restaurant's sequence).
 
-Prints the medians and each command's ratio to the baseline, and `seqctl db stop`s at the
-end. Target (issue 11): each ratio ≤ 2.
+seqctl's bytecode is written first, as for an installed seqctl (``--source``: not; see
+``benchdb.compile_seqctl``). Prints the medians and each command's ratio to the baseline,
+and `seqctl db stop`s at the end. Target (issue 11): each ratio ≤ 2.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchdb import compile_seqctl
 
 ROOT = Path(__file__).resolve().parent.parent
 RESTAURANTS = ["Luigi's Trattoria", "Sakura Sushi Bar", "El Fogón", "The Copper Pot", "Spice Route"]
@@ -56,7 +59,12 @@ def timed(command: list[str], cwd: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
-    rounds = parser.parse_args().rounds
+    parser.add_argument(
+        "--source", action="store_true", help="do not write seqctl's bytecode first"
+    )
+    args = parser.parse_args()
+    rounds = args.rounds
+    compile_seqctl(not args.source)
     project = Path(tempfile.mkdtemp(prefix="seqctl_bench_daily_"))
     (project / ".git").mkdir()
     shutil.copytree(ROOT / "sequences", project / "sequences")

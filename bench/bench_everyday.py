@@ -1,7 +1,6 @@
 """Everyday commands as processes, side by side with a bare psycopg process (issue 10).
 
-Usage: python bench/bench_everyday.py [--database-url URL] [--runs N] [--templates N]
-                                     [--bytecode]
+Usage: python bench/bench_everyday.py [--database-url URL] [--runs N] [--templates N] [--source]
 
 Creates its own database on the server of --database-url (default: PostgreSQL on
 127.0.0.1:5432), loads the demo organisation, starts a sequence for every demo restaurant
@@ -13,9 +12,8 @@ best of --runs, interleaved with the baseline so that the machine's load hits al
   (each run completes another task, so every run does the real work);
 - `seqctl sync DIR` of --templates template files that are already in sync (a no-op).
 
---bytecode first byte-compiles the seqctl package, as installing it does: where
-PYTHONDONTWRITEBYTECODE is set and seqctl runs from a source checkout, every process
-otherwise compiles its modules again (about 0.1 s of each command).
+seqctl's bytecode is written first, as for an installed seqctl (``--source``: not; see
+``benchdb.compile_seqctl``).
 
 Targets (2-core machine): the three everyday commands each <= 2 x the baseline; the no-op
 sync of 1,000 templates <= 1.0 s. Prints a table and exits 1 if a target is missed.
@@ -31,7 +29,7 @@ import time
 from pathlib import Path
 
 from bench_sync import write_files
-from benchdb import DEFAULT_SERVER, temporary_database
+from benchdb import DEFAULT_SERVER, compile_seqctl, temporary_database
 from sqlalchemy import text
 
 from seqctl.db.connection import make_engine
@@ -60,17 +58,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--templates", type=int, default=1000)
     parser.add_argument(
-        "--bytecode",
-        action="store_true",
-        help="byte-compile the seqctl package first, as an installed one is",
+        "--source", action="store_true", help="do not write seqctl's bytecode first"
     )
     args = parser.parse_args()
-    if args.bytecode:
-        import compileall
-
-        import seqctl
-
-        compileall.compile_dir(Path(seqctl.__file__).parent, quiet=1)
+    compile_seqctl(not args.source)
     with (
         temporary_database(args.database_url, "everyday") as url,
         tempfile.TemporaryDirectory(prefix="seqctl-everyday-") as tmp,

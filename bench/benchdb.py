@@ -29,3 +29,21 @@ def temporary_database(server: str, label: str) -> Iterator[str]:
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def compile_seqctl(enabled: bool = True) -> None:
+    """Write seqctl's bytecode before timing, as ``pip install`` does for an installed seqctl.
+
+    A checkout installed in editable mode under ``PYTHONDONTWRITEBYTECODE`` (as on the CI
+    machines) would otherwise compile every seqctl module from source in every process,
+    which no installed seqctl does (the psycopg of the baseline is installed, compiled).
+    ``enabled=False`` (the benchmarks' ``--source``) measures that case.
+    """
+    if not enabled:
+        return
+    import compileall
+    from pathlib import Path
+
+    import seqctl
+
+    compileall.compile_dir(Path(seqctl.__file__).parent, quiet=1)

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from .errors import NotFound, UsageError
 from .ids import parse_uuid
 
-if TYPE_CHECKING:  # no SQLAlchemy at import: offline commands start fast
-    from sqlalchemy import Connection
+if TYPE_CHECKING:  # no database driver at import: offline commands start fast
+    from .pg import Connection
 
 MIN_PREFIX = 6
 SHORT = 8  # digits shown in text output
@@ -77,7 +77,7 @@ def expand_ids(
     question). Prefixes matching several rows raise a usage error listing them; prefixes
     matching none raise "not found" unless ``missing_ok`` (they are then left out).
     """
-    from sqlalchemy import text
+    from .pg import tx
 
     spec = KINDS[kind]
     found: dict[str, str] = {}
@@ -91,21 +91,19 @@ def expand_ids(
     if not prefixes:
         return found
     refs_list = list(prefixes)
-    rows = conn.execute(
-        text(
-            "SELECT p.ref, m.id::text AS id, m.label FROM unnest(CAST(:refs AS text[]),"
-            " CAST(:lows AS uuid[]), CAST(:highs AS uuid[])) AS p(ref, low, high)"
-            f" CROSS JOIN LATERAL (SELECT t.id, {spec.label} AS label FROM {spec.table} t"
-            f" WHERE t.id BETWEEN p.low AND p.high AND t.{spec.org_column} = CAST(:org AS uuid)"
-            " ORDER BY t.id LIMIT 11) AS m"
-        ),
+    rows = tx(conn).rows(
+        "SELECT p.ref, m.id::text AS id, m.label FROM unnest(CAST(:refs AS text[]),"
+        " CAST(:lows AS uuid[]), CAST(:highs AS uuid[])) AS p(ref, low, high)"
+        f" CROSS JOIN LATERAL (SELECT t.id, {spec.label} AS label FROM {spec.table} t"
+        f" WHERE t.id BETWEEN p.low AND p.high AND t.{spec.org_column} = CAST(:org AS uuid)"
+        " ORDER BY t.id LIMIT 11) AS m",
         {
             "refs": refs_list,
             "lows": [prefixes[r][0] for r in refs_list],
             "highs": [prefixes[r][1] for r in refs_list],
             "org": org_id,
         },
-    ).all()
+    )
     candidates: dict[str, list[tuple[str, str]]] = {}
     for row in rows:
         candidates.setdefault(row.ref, []).append((row.id, row.label))

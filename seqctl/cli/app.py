@@ -304,12 +304,13 @@ def open_db(
 ) -> Iterator[Database]:
     """The command's database; checks that seqctl's migrations are applied.
 
-    The embedded server is migrated to head when it starts, except for the commands that
-    manage migrations themselves (``db upgrade``/``db downgrade``). A command that runs
+    The check runs on the command's first connection (one connection per command). The
+    embedded server is migrated to head instead, except for the commands that manage
+    migrations themselves (``db upgrade``/``db downgrade``). A command that runs
     under row level security as the acting user says so with ``acting_user=True``; every
     other command refuses an acting user (exit 64) rather than silently ignoring it.
     """
-    from ..db.connection import open_database, require_migrated
+    from ..db.connection import open_database
 
     settings = state(ctx).settings
     if settings.user and not acting_user:
@@ -323,10 +324,9 @@ def open_db(
     if source == "DATABASE_URL":  # an application's variable: say which database this is
         err(f"seqctl: using the database of DATABASE_URL ({mask_url(settings.database_url or '')})")
     try:
-        with open_database(settings, notice=err, migrate_embedded=migrate_embedded) as db:
-            if require_schema:
-                with db.connect() as conn:
-                    require_migrated(conn, db.url)
+        with open_database(
+            settings, notice=err, migrate_embedded=migrate_embedded, check_schema=require_schema
+        ) as db:
             yield db
     except DatabaseUnavailable as error:
         if source and error.hint and error.hint.startswith("check that the server is running"):

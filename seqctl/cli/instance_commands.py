@@ -30,8 +30,9 @@ from .app import (
 )
 
 if TYPE_CHECKING:  # the database layer loads only when a command runs (start-up time)
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection as SAConnection
 
+    from ..pg import Tx
     from ..runtime.lookup import Organisation
 
 MAX_LIMIT = 2**63 - 1  # PostgreSQL's bigint: a larger LIMIT is a usage error, not SQL's
@@ -93,8 +94,23 @@ class Status(StrEnum):
 
 
 @contextlib.contextmanager
-def _transaction(ctx: typer.Context) -> Iterator[tuple[Connection, Organisation]]:
-    """One transaction; with an acting user (--as-user), under row level security as them."""
+def _transaction(ctx: typer.Context) -> Iterator[tuple[Tx, Organisation]]:
+    """One transaction on one psycopg connection (no SQLAlchemy; the migration check runs
+    on it too); with an acting user (--as-user), under row level security as them."""
+    from ..runtime.lookup import act_as_user, resolve_organisation
+
+    settings = state(ctx).settings
+    with open_db(ctx, acting_user=True) as db, db.transaction() as conn:
+        if settings.user:
+            _user_id, org_ref = act_as_user(conn, settings.user, settings.org)
+            yield conn, resolve_organisation(conn, org_ref)
+        else:
+            yield conn, resolve_organisation(conn, settings.org)
+
+
+@contextlib.contextmanager
+def _sa_transaction(ctx: typer.Context) -> Iterator[tuple[SAConnection, Organisation]]:
+    """:func:`_transaction` on an SQLAlchemy connection, for library calls that want one."""
     from ..runtime.lookup import act_as_user, resolve_organisation
 
     settings = state(ctx).settings
@@ -501,7 +517,7 @@ def advance(
     from . import instance_views as views
 
     settings = state(ctx).settings
-    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
+    with open_db(ctx, acting_user=True) as db, db.transaction() as conn:
         org_ref = settings.org
         if settings.user:  # under row level security: only what that user may reach
             _user_id, org_ref = act_as_user(conn, settings.user, settings.org)

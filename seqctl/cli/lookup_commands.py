@@ -45,12 +45,10 @@ def restaurants(
     with _transaction(ctx) as (conn, org):
         rows = list_restaurants(conn, org.id, search)
         if not rows and search:
-            from sqlalchemy import text
-
-            names = conn.execute(
-                text("SELECT name FROM restaurants WHERE organisation_id = CAST(:o AS uuid)"),
+            names = conn.scalars(
+                "SELECT name FROM restaurants WHERE organisation_id = CAST(:o AS uuid)",
                 {"o": org.id},
-            ).scalars()
+            )
             hint = did_you_mean(search, names, "`seqctl restaurants` lists them all")
             raise NotFound(f"no restaurant matches {search!r} in {org.name!r}", hint=hint)
     if format is OutputFormat.json:

@@ -11,16 +11,21 @@ import contextlib
 import json
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, exc, text
-from sqlalchemy.pool import NullPool
+import psycopg
+from psycopg import sql
 
-from ..config import Settings, describe_host, mask_url, sqlalchemy_url
+from ..config import Settings, check_url, describe_host, mask_url, sqlalchemy_url
 from ..errors import DatabaseError, DatabaseUnavailable, SchemaNotMigrated, UsageError
+from ..pg import Connection, Tx, tx
 from ..resources import migrations_dir
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection as SAConnection
+    from sqlalchemy import Engine
 
 
 def _revision_ids() -> tuple[str, ...]:
@@ -37,19 +42,77 @@ REVISION_IDS = _revision_ids()
 HEAD_REVISION = REVISION_IDS[-1]
 """The newest revision: what a database must be at for seqctl to work on it."""
 
+VERSION_SCHEMA = "seqctl"
+"""The schema of seqctl's Alembic version table (no grants to anon/authenticated)."""
+VERSION_TABLE = "seqctl_alembic_version"
+"""The name of seqctl's Alembic version table, in VERSION_SCHEMA."""
+LEGACY_VERSION_SCHEMA = "public"
+"""Where seqctl before issue 15 kept the version table."""
 
-@dataclass
+# what every connection is made with (both ways: psycopg directly, or SQLAlchemy's engine)
+CONNECT_ARGS: dict[str, Any] = {
+    "prepare_threshold": None,  # no server-side prepared statements (poolers)
+    "application_name": "seqctl",
+    "connect_timeout": 10,
+}
+
+
 class Database:
-    engine: Engine
-    url: str
-    embedded: bool = False
+    """The command's database: psycopg transactions for the run-time commands
+    (:meth:`transaction`), SQLAlchemy ones for the rest (:meth:`begin`, :attr:`engine`).
+
+    ``check_schema``: the first connection made checks that seqctl's migrations are at head,
+    on that connection (one connection per command); ``migrate``: the embedded server is
+    migrated there instead when it is behind.
+    """
+
+    def __init__(
+        self,
+        engine: Engine | None,
+        url: str,
+        embedded: bool = False,
+        *,
+        check_schema: bool = False,
+        migrate: bool = False,
+    ) -> None:
+        self._engine = engine
+        self.url = url
+        self.embedded = embedded
+        self._unchecked = check_schema or migrate
+        self._migrate = migrate
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, made on first use (SQLAlchemy loads only then)."""
+        if self._engine is None:
+            self._engine = make_engine(self.url)
+        return self._engine
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
 
     @property
     def display(self) -> str:
         return "embedded PostgreSQL (.seqctl/pgdata)" if self.embedded else mask_url(self.url)
 
     @contextlib.contextmanager
-    def begin(self, *, as_user: str | None = None) -> Iterator[Connection]:
+    def transaction(self, *, as_user: str | None = None) -> Iterator[Tx]:
+        """One transaction on a new psycopg connection (no SQLAlchemy): committed on success,
+        rolled back on error; driver errors become seqctl errors, as with :meth:`begin`."""
+        try:
+            driver = psycopg.connect(driver_url(self.url), **CONNECT_ARGS)
+        except psycopg.Error as error:
+            raise unavailable(error, self.url) from None
+        with translate_errors(self.url), driver:  # commits, or rolls back on an error
+            current = Tx(driver)
+            self._check(current, driver.rollback)
+            if as_user is not None:
+                act_as(current, as_user)
+            yield current
+
+    @contextlib.contextmanager
+    def begin(self, *, as_user: str | None = None) -> Iterator[SAConnection]:
         """A connection inside one transaction: committed on success, rolled back on error.
 
         With ``as_user`` (a user id), the transaction runs under row level security as that
@@ -61,14 +124,41 @@ class Database:
             yield conn
 
     @contextlib.contextmanager
-    def connect(self) -> Iterator[Connection]:
+    def connect(self) -> Iterator[SAConnection]:
         """A connection; failing to connect at all is DatabaseUnavailable (exit 3)."""
+        from sqlalchemy import exc
+
         try:
             conn = self.engine.connect()
         except exc.DBAPIError as error:
             raise unavailable(error, self.url) from None
         with translate_errors(self.url), conn:
+            if self._unchecked:
+                self._check(conn, conn.rollback)
+                conn.rollback()  # the caller begins its own transaction
             yield conn
+
+    def _check(self, conn: Connection, end_transaction: Callable[[], None]) -> None:
+        """On the command's first connection: the migrations are at head (or, embedded,
+        are brought there), else SchemaNotMigrated naming the fix."""
+        if not self._unchecked:
+            return
+        revision = current_revision(conn)
+        if revision != HEAD_REVISION and self._migrate:
+            end_transaction()  # no lock of ours in the migration's way
+            migrate_to_head(self.engine)
+            revision = HEAD_REVISION
+        self._unchecked = False
+        _require_head(revision, self.url)
+
+
+def migrate_to_head(engine: Engine) -> None:
+    """Migrate to head in a transaction of its own (imports Alembic)."""
+    from .migrate import upgrade
+
+    with engine.begin() as conn:
+        if current_revision(conn) != HEAD_REVISION:
+            upgrade(conn, HEAD_REVISION)
 
 
 AUTHENTICATED_ROLE = "authenticated"
@@ -77,12 +167,12 @@ AUTHENTICATED_ROLE = "authenticated"
 def act_as(conn: Connection, user_id: str) -> None:
     """For the rest of this transaction, be ``user_id`` under row level security."""
     claims = json.dumps({"sub": user_id, "role": AUTHENTICATED_ROLE})
-    conn.execute(
-        text("""
-            SELECT set_config('request.jwt.claims', :claims, true),
-                   set_config('request.jwt.claim.sub', :sub, true),
-                   set_config('role', :role, true)
-        """),
+    tx(conn).execute(
+        """
+        SELECT set_config('request.jwt.claims', :claims, true),
+               set_config('request.jwt.claim.sub', :sub, true),
+               set_config('role', :role, true)
+        """,
         {"claims": claims, "sub": user_id, "role": AUTHENTICATED_ROLE},
     )
 
@@ -90,10 +180,10 @@ def act_as(conn: Connection, user_id: str) -> None:
 def switch_to_user(conn: Connection, user_id: str, user_ref: str) -> None:
     """Switch this transaction to row level security as the user (the ``authenticated`` role
     and their JWT claims), or refuse (exit 64) where the database cannot."""
-    role_exists = conn.execute(
-        text("SELECT pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles WHERE rolname = :r"),
+    role_exists = tx(conn).scalar(
+        "SELECT pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles WHERE rolname = :r",
         {"r": AUTHENTICATED_ROLE},
-    ).scalar()
+    )
     if not role_exists:  # --as-user cannot be honoured: a usage error (64), never ignored
         raise UsageError(
             f"cannot act as {user_ref!r}: the database has no {AUTHENTICATED_ROLE!r} role that "
@@ -104,16 +194,22 @@ def switch_to_user(conn: Connection, user_id: str, user_ref: str) -> None:
     act_as(conn, user_id)
 
 
+def driver_url(url: str) -> str:
+    """The URL as libpq takes it (``postgresql://``; seqctl also accepts ``postgres://`` and
+    ``postgresql+psycopg://``)."""
+    check_url(url)
+    return "postgresql://" + url.partition("://")[2]
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
     return create_engine(
         sqlalchemy_url(url),
         poolclass=NullPool,
         hide_parameters=True,
-        connect_args={
-            "prepare_threshold": None,  # no server-side prepared statements (poolers)
-            "application_name": "seqctl",
-            "connect_timeout": 10,
-        },
+        connect_args=dict(CONNECT_ARGS),
         **kwargs,
     )
 
@@ -124,14 +220,19 @@ def open_database(
     *,
     notice: Callable[[str], None] | None = None,
     migrate_embedded: bool = True,
+    check_schema: bool = False,
 ) -> Iterator[Database]:
-    """The configured database, or the embedded server (started, migrated, stopped after)."""
+    """The configured database, or the embedded server (started, migrated, stopped after).
+
+    ``check_schema``: the first connection checks that the migrations are at head (and
+    migrates the embedded server there); without it the embedded server is migrated now.
+    """
     if settings.database_url:
-        engine = make_engine(settings.database_url)
+        database = Database(None, settings.database_url, check_schema=check_schema)
         try:
-            yield Database(engine, settings.database_url)
+            yield database
         finally:
-            engine.dispose()
+            database.dispose()
         return
 
     from ..config import project_root
@@ -150,31 +251,39 @@ def open_database(
                 "seqctl: no database URL configured; using the embedded PostgreSQL in "
                 f"{server.pgdata} ({found}{how})"
             )
-        engine = make_engine(url)
-        database = Database(engine, url, embedded=True)
+        database = Database(
+            None, url, embedded=True, check_schema=check_schema, migrate=migrate_embedded
+        )
         try:
-            if migrate_embedded:
-                with database.begin() as conn:
-                    # a kept-running server is migrated already: no Alembic on that path
-                    if current_revision(conn) != HEAD_REVISION:
-                        from .migrate import upgrade
-
-                        upgrade(conn, HEAD_REVISION)
+            if migrate_embedded and not check_schema:  # nothing may connect: migrate now
+                with database.transaction():
+                    pass
             yield database
         finally:
-            engine.dispose()
+            database.dispose()
 
 
 @contextlib.contextmanager
 def translate_errors(url: str) -> Iterator[None]:
-    """Turn driver errors into seqctl errors whose messages never contain the password."""
+    """Turn driver errors (psycopg's, or SQLAlchemy's wrapping them) into seqctl errors whose
+    messages never contain the password."""
     try:
         yield
-    except exc.DBAPIError as error:
+    except psycopg.Error as error:
         raise from_driver_error(error, url) from None
+    except Exception as error:
+        if _sqlalchemy_dbapi_error(error):
+            raise from_driver_error(error, url) from None
+        raise
 
 
-def unavailable(error: exc.DBAPIError, url: str) -> DatabaseUnavailable:
+def _sqlalchemy_dbapi_error(error: Exception) -> bool:
+    """An SQLAlchemy DBAPIError (only possible where SQLAlchemy was imported)."""
+    exc = sys.modules.get("sqlalchemy.exc")
+    return exc is not None and isinstance(error, exc.DBAPIError)
+
+
+def unavailable(error: Exception, url: str) -> DatabaseUnavailable:
     return DatabaseUnavailable(
         f"cannot connect to the database at {describe_host(url)}: {_detail(error)}",
         hint="check that the server is running and that the host, port, user, password and "
@@ -182,23 +291,39 @@ def unavailable(error: exc.DBAPIError, url: str) -> DatabaseUnavailable:
     )
 
 
-def from_driver_error(error: exc.DBAPIError, url: str) -> Exception:
-    if error.connection_invalidated:
+def from_driver_error(error: Exception, url: str) -> Exception:
+    """A psycopg error, or SQLAlchemy's DBAPIError around one, as a seqctl error."""
+    if _connection_lost(error):
         return unavailable(error, url)
+    driver = _driver(error)
     detail = _detail(error)
-    sqlstate = getattr(error.orig, "sqlstate", None)
+    sqlstate = getattr(driver, "sqlstate", None)
     if sqlstate == "42P01":  # undefined_table
         return SchemaNotMigrated(
             f"the database at {describe_host(url)} has no seqctl schema ({detail})",
             hint="run `seqctl db upgrade`",
         )
     suffix = f" [SQLSTATE {sqlstate}]" if sqlstate else ""
-    hint = getattr(getattr(error.orig, "diag", None), "message_hint", None)
+    hint = getattr(getattr(driver, "diag", None), "message_hint", None)
     return DatabaseError(f"database error: {detail}{suffix}", hint=hint or None)
 
 
-def _detail(error: exc.DBAPIError) -> str:
-    orig = error.orig
+def _driver(error: Exception) -> BaseException | None:
+    """The driver's own error: itself, or what SQLAlchemy's DBAPIError wraps."""
+    return error if isinstance(error, psycopg.Error) else getattr(error, "orig", None)
+
+
+def _connection_lost(error: Exception) -> bool:
+    if not isinstance(error, psycopg.Error):  # SQLAlchemy's: it tells
+        return bool(getattr(error, "connection_invalidated", False))
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    sqlstate = error.sqlstate  # no code: the connection failed; 08: connection exception
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in ("57P01", "57P02")
+
+
+def _detail(error: Exception) -> str:
+    orig = _driver(error)
     return _first_line(str(orig)) if orig is not None else type(error).__name__
 
 
@@ -208,7 +333,10 @@ def _first_line(message: str) -> str:
 
 def require_migrated(conn: Connection, url: str) -> None:
     """Refuse to work on a database whose seqctl migrations are missing or behind."""
-    current = current_revision(conn)
+    _require_head(current_revision(conn), url)
+
+
+def _require_head(current: str | None, url: str) -> None:
     if current == HEAD_REVISION:
         return
     where = describe_host(url)
@@ -223,27 +351,32 @@ def require_migrated(conn: Connection, url: str) -> None:
     )
 
 
-def current_revision(conn: Connection) -> str | None:
-    """The recorded revision: in seqctl's schema, else where an older seqctl kept it."""
-    from .migrate import LEGACY_VERSION_SCHEMA, VERSION_SCHEMA, VERSION_TABLE
+# per schema: whether this role may use it, has the version table in it, may read that
+# (to_regclass needs USAGE on the schema: asked only then)
+_VERSION_TABLES_SQL = f"""
+SELECT n.nspname AS schema, u.usable, t.tbl IS NOT NULL AS has_table,
+  CASE WHEN t.tbl IS NOT NULL THEN has_table_privilege(t.tbl, 'SELECT') END AS readable
+FROM pg_namespace n
+CROSS JOIN LATERAL (SELECT has_schema_privilege(n.oid, 'USAGE') AS usable) u
+CROSS JOIN LATERAL (
+  SELECT CASE WHEN u.usable THEN to_regclass(quote_ident(n.nspname) || '.{VERSION_TABLE}') END
+) t(tbl)
+WHERE n.nspname = ANY(CAST(:schemas AS text[]))
+"""
 
-    for schema in (VERSION_SCHEMA, LEGACY_VERSION_SCHEMA):
+
+def current_revision(conn: Connection) -> str | None:
+    """The recorded revision: in seqctl's schema, else where an older seqctl kept it
+    (plain SQL, no Alembic: two statements on the command's connection).."""
+    db = tx(conn)
+    order = (VERSION_SCHEMA, LEGACY_VERSION_SCHEMA)
+    found = {r.schema: r for r in db.rows(_VERSION_TABLES_SQL, {"schemas": list(order)})}
+    for schema in order:
+        row = found.get(schema)
+        if row is None or (row.usable and not row.has_table):  # no schema, or no table in it
+            continue
         table = f"{schema}.{VERSION_TABLE}"
-        usable = conn.execute(
-            text("SELECT has_schema_privilege(oid, 'USAGE') FROM pg_namespace WHERE nspname = :s"),
-            {"s": schema},
-        ).scalar()
-        if usable is None:  # no such schema
-            continue
-        exists = usable and conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar()
-        if usable and exists is None:
-            continue
-        if (
-            not usable
-            or not conn.execute(
-                text("SELECT has_table_privilege(:t, 'SELECT')"), {"t": table}
-            ).scalar()
-        ):
+        if not row.usable or not row.readable:
             raise DatabaseError(
                 f"this database role cannot read seqctl's version table {table}, so seqctl "
                 "cannot tell whether the database is migrated",
@@ -251,5 +384,8 @@ def current_revision(conn: Connection) -> str | None:
                 f"SCHEMA {schema} and SELECT ON {table} to this role (never to anon or "
                 "authenticated)",
             )
-        return conn.execute(text(f"SELECT version_num FROM {table}")).scalar()
+        revision = db.scalar(
+            sql.SQL("SELECT version_num FROM {}").format(sql.Identifier(schema, VERSION_TABLE))
+        )
+        return None if revision is None else str(revision)
     return None

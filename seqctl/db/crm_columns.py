@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
-
 from ..errors import SchemaNotMigrated
+from ..pg import Connection, tx
 
 CRM_TABLES = (
     "organisations",
@@ -88,25 +87,24 @@ def crm_columns(conn: Connection) -> CrmColumns:
 
     Read once per transaction (a command's resolve, steps and rendering share it), so the
     statements of a run stay few; a new transaction reads the catalog again."""
-    transaction = conn.get_transaction()
-    cached = conn.info.get(_CACHE)
-    if transaction is not None and cached is not None and cached[0] is transaction:
-        return cached[1]  # type: ignore[no-any-return]
-    rows = conn.execute(
-        text("""
-            SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
-            FROM pg_catalog.pg_attribute a
-            JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = 'public' AND c.relname = ANY(:tables)
-              AND a.attnum > 0 AND NOT a.attisdropped
-        """),
+    current = tx(conn)
+    cached = current.cache.get(_CACHE)
+    if isinstance(cached, CrmColumns):
+        return cached
+    rows = current.rows(
+        """
+        SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relname = ANY(:tables)
+          AND a.attnum > 0 AND NOT a.attisdropped
+        """,
         {"tables": list(CRM_TABLES)},
-    ).all()
+    )
     found: dict[str, dict[str, str]] = {}
     for table, column, type_name in rows:
         found.setdefault(str(table), {})[str(column)] = str(type_name)
     columns = CrmColumns(found)
-    if transaction is not None:
-        conn.info[_CACHE] = (transaction, columns)
+    current.cache[_CACHE] = columns
     return columns

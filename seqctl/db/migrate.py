@@ -23,6 +23,9 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 from ..errors import Refused, UsageError
 from ..inert import inert
 from ..resources import migrations_dir
+from .connection import LEGACY_VERSION_SCHEMA as LEGACY_VERSION_SCHEMA
+from .connection import VERSION_SCHEMA as VERSION_SCHEMA
+from .connection import VERSION_TABLE as VERSION_TABLE
 from .connection import current_revision
 
 if TYPE_CHECKING:
@@ -30,15 +33,9 @@ if TYPE_CHECKING:
 
     from .adopt import AdoptionReport
 
-VERSION_SCHEMA = "seqctl"
-"""The schema of seqctl's Alembic version table (no grants to anon/authenticated)."""
-VERSION_TABLE = "seqctl_alembic_version"
-"""The name of seqctl's Alembic version table, in VERSION_SCHEMA."""
 VERSION_TABLE_QUALIFIED = f"{VERSION_SCHEMA}.{VERSION_TABLE}"
 ADOPTION_TABLE_QUALIFIED = f"{VERSION_SCHEMA}.seqctl_adoption"
 """Where ``db upgrade`` records that it adopted sequence tables it did not create."""
-LEGACY_VERSION_SCHEMA = "public"
-"""Where seqctl before issue 15 kept the version table."""
 SUPABASE_API_ROLES = ("anon", "authenticated")
 
 PREPARE_VERSION_TABLE_SQL = f"""

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from ..pg import Connection, tx
 
 SEQCTL_KEY = "seqctl"
 FIRST_VERSION = 1
@@ -69,7 +69,7 @@ class OutdatedCount:
     outdated: int
 
 
-OUTDATED_COUNTS = text(f"""
+OUTDATED_COUNTS = f"""
 SELECT t.id::text AS template_id, {template_version_sql("t")} AS version,
        count(i.id) AS running,
        count(i.id) FILTER (WHERE {instance_version_sql("i")} < {template_version_sql("t")})
@@ -79,7 +79,7 @@ LEFT JOIN sequence_instances i
   ON i.sequence_template_id = t.id AND i.status IN ('active', 'paused')
 WHERE t.organisation_id = CAST(:org AS uuid)
 GROUP BY t.id
-""")
+"""
 
 
 def outdated_instance_counts(conn: Connection, org: str) -> dict[str, OutdatedCount]:
@@ -87,5 +87,5 @@ def outdated_instance_counts(conn: Connection, org: str) -> dict[str, OutdatedCo
     statement, for `seqctl templates` and `plan`)."""
     return {
         r.template_id: OutdatedCount(r.template_id, int(r.version), int(r.running), int(r.outdated))
-        for r in conn.execute(OUTDATED_COUNTS, {"org": org})
+        for r in tx(conn).rows(OUTDATED_COUNTS, {"org": org})
     }

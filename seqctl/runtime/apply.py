@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
-
 from ..db.crm_columns import CrmColumns, crm_columns
 from ..db.versions import template_version_sql
 from ..errors import Conflict, InvalidInput, Refused, UsageError
+from ..pg import Connection, tx
 from ..templates.declared import Declared, stored_variables
 from ..templates.rendering import (
     RESTAURANT_COLUMNS,
@@ -265,8 +264,8 @@ def apply_template(
         for r in rows:
             by_restaurant[str(r["id"])].ref = refs[str(r["id"])]
     elif report.count(STARTED):
-        conn.execute(
-            text("UPDATE sequence_templates SET usage_count = usage_count + :n WHERE id = :id"),
+        tx(conn).execute(
+            "UPDATE sequence_templates SET usage_count = usage_count + :n WHERE id = :id",
             {"n": report.count(STARTED), "id": template.id},
         )
     return report
@@ -285,17 +284,15 @@ def _lock_template(conn: Connection, organisation: Organisation, template: Templ
     (READ COMMITTED: this statement returns the latest committed version), and the steps
     are read after it.
     """
-    conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+    tx(conn).execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))",
         {"key": f"seqctl.apply:{template.id}"},
     )
-    row = conn.execute(
-        text(
-            "SELECT is_active FROM sequence_templates WHERE id = CAST(:id AS uuid)"
-            " AND organisation_id = CAST(:org AS uuid) FOR NO KEY UPDATE"
-        ),
+    row = tx(conn).first(
+        "SELECT is_active FROM sequence_templates WHERE id = CAST(:id AS uuid)"
+        " AND organisation_id = CAST(:org AS uuid) FOR NO KEY UPDATE",
         {"id": template.id, "org": organisation.id},
-    ).first()
+    )
     if row is None:
         raise Conflict(
             f"template {template.name!r} ({template.id}) was deleted while this apply waited "
@@ -320,9 +317,9 @@ class _Messages:
 
 
 def _template_metadata(conn: Connection, template_id: str) -> dict[str, Any]:
-    found = conn.execute(
-        text("SELECT metadata FROM sequence_templates WHERE id = :id"), {"id": template_id}
-    ).scalar()
+    found = tx(conn).scalar(
+        "SELECT metadata FROM sequence_templates WHERE id = :id", {"id": template_id}
+    )
     return dict(found) if isinstance(found, dict) else {}
 
 
@@ -334,14 +331,12 @@ def _restaurant_details(
     available = crm.present("restaurants", RESTAURANT_COLUMNS)
     rep = "r.assigned_sales_rep" if crm.has("restaurants", "assigned_sales_rep") else "NULL"
     columns = "".join(f", r.{c}" for c in available)
-    rows = conn.execute(
-        text(
-            f"SELECT r.id::text AS seqctl_id{columns}, (SELECT p.id::text FROM profiles p"
-            f" WHERE p.id = {rep} AND p.organisation_id = CAST(:org AS uuid)) AS seqctl_rep"
-            " FROM restaurants r WHERE r.id = ANY(CAST(:ids AS uuid[]))"
-        ),
+    rows = tx(conn).mappings(
+        f"SELECT r.id::text AS seqctl_id{columns}, (SELECT p.id::text FROM profiles p"
+        f" WHERE p.id = {rep} AND p.organisation_id = CAST(:org AS uuid)) AS seqctl_rep"
+        " FROM restaurants r WHERE r.id = ANY(CAST(:ids AS uuid[]))",
         {"ids": ids, "org": org_id},
-    ).mappings()
+    )
     details = {
         row["seqctl_id"]: ({c: row[c] for c in available}, row["seqctl_rep"]) for row in rows
     }
@@ -357,7 +352,7 @@ RUNNING_INSTANCES = (
     " AND si.status IN ('active', 'paused') ORDER BY si.restaurant_id, si.started_at"
 )
 
-INSERT_INSTANCES = text(
+INSERT_INSTANCES = (
     "WITH wanted AS ("
     "  SELECT w.restaurant_id, w.name, w.assigned_to FROM unnest("
     "  CAST(:restaurant_ids AS uuid[]), CAST(:names AS text[]), CAST(:assignees AS uuid[]))"
@@ -396,7 +391,7 @@ def insert_tasks(with_subject: bool, scheduled: bool = False) -> Any:
         if scheduled
         else "s.metadata"
     )
-    return text(
+    return (
         "INSERT INTO tasks (organisation_id, restaurant_id, task_template_id, message_template_id,"
         " name, description, type, status, priority, message, message_rendered,"
         + subject_columns
@@ -448,7 +443,7 @@ def _start_batch(
 ) -> dict[str, tuple[str, str]]:
     """Insert the batch's instances and tasks; restaurant id -> (result, instance id)."""
     params = {"template_id": template.id, "org": org_id, "now": now, "acting": acting}
-    rows = conn.execute(
+    rows = tx(conn).rows(
         INSERT_INSTANCES,
         {
             **params,
@@ -457,7 +452,7 @@ def _start_batch(
             "assignees": assignees,
             "total": len(steps),
         },
-    ).all()
+    )
     outcome = {str(r.restaurant_id): (r.result, str(r.id)) for r in rows}
     instance_ids: list[str] = []
     restaurant_ids: list[str] = []
@@ -488,7 +483,7 @@ def _start_batch(
                 )
     if instance_ids:
         extra: dict[str, Any] = {"dues": dues, "zones": zones} if scheduling is not None else {}
-        conn.execute(
+        tx(conn).execute(
             insert_tasks(with_subject, scheduling is not None),
             {
                 **params,
@@ -523,19 +518,17 @@ def _preview(
     """What the batch would create, written to ``report`` (reads only)."""
     existing = {
         str(restaurant_id): str(instance_id)
-        for restaurant_id, instance_id in conn.execute(
-            text(RUNNING_INSTANCES),
+        for restaurant_id, instance_id in tx(conn).execute(
+            RUNNING_INSTANCES,
             {"template_id": template.id, "restaurant_ids": [str(r["id"]) for r in batch]},
         )
     }
     first = steps[0]
-    due = conn.execute(
-        text(
-            "SELECT CAST(:now AS timestamptz) + "
-            + delay_interval_sql("CAST(:v AS int)", "CAST(:u AS text)")
-        ),
+    due = tx(conn).scalar_one(
+        "SELECT CAST(:now AS timestamptz) + "
+        + delay_interval_sql("CAST(:v AS int)", "CAST(:u AS text)"),
         {"now": now, "v": first.delay_value, "u": first.delay_unit},
-    ).scalar_one()
+    )
     for restaurant, name, vals, assignee in zip(batch, names, values, assignees, strict=True):
         rid = str(restaurant["id"])
         if rid in existing:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
+from ..pg import Connection, tx
 
 
 def begin_clock(conn: Connection, timezone: str, now: datetime | None) -> datetime:
@@ -18,12 +18,12 @@ def begin_clock(conn: Connection, timezone: str, now: datetime | None) -> dateti
 
     ``now`` is injectable so tests can walk a sequence through days in milliseconds.
     """
-    conn.execute(text("SELECT set_config('TimeZone', :tz, true)"), {"tz": timezone})
+    tx(conn).execute("SELECT set_config('TimeZone', :tz, true)", {"tz": timezone})
     if now is not None:
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         return now
-    value = conn.execute(text("SELECT now()")).scalar_one()
+    value = tx(conn).scalar_one("SELECT now()")
     assert isinstance(value, datetime)
     return value
 

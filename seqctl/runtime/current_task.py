@@ -3,9 +3,8 @@ running instance of a restaurant (optionally of one template)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
-
 from ..errors import NotFound, Refused, UsageError
+from ..pg import Connection, tx
 from ..short_ids import short
 from .lookup import require_uuids, resolve_template, restaurant_ids
 
@@ -40,19 +39,17 @@ def active_task(
             params["template"] = resolve_template(conn, org_id, template).id
             where += " AND si.sequence_template_id = CAST(:template AS uuid)"
             what += f" with template {template!r}"
-    rows = conn.execute(
-        text(
-            "SELECT si.id::text AS instance_id, si.status, st.name AS template, r.name AS"
-            " restaurant, (SELECT t.id::text FROM tasks t WHERE t.sequence_instance_id = si.id"
-            "  AND t.status = 'active' ORDER BY t.sequence_step_order LIMIT 1) AS task_id"
-            " FROM sequence_instances si JOIN restaurants r ON r.id = si.restaurant_id"
-            " LEFT JOIN sequence_templates st ON st.id = si.sequence_template_id"
-            f" WHERE si.organisation_id = CAST(:org AS uuid) AND {where}"
-            + ("" if instance else " AND si.status IN ('active', 'paused')")
-            + " ORDER BY si.started_at, si.id LIMIT 11"
-        ),
+    rows = tx(conn).rows(
+        "SELECT si.id::text AS instance_id, si.status, st.name AS template, r.name AS"
+        " restaurant, (SELECT t.id::text FROM tasks t WHERE t.sequence_instance_id = si.id"
+        "  AND t.status = 'active' ORDER BY t.sequence_step_order LIMIT 1) AS task_id"
+        " FROM sequence_instances si JOIN restaurants r ON r.id = si.restaurant_id"
+        " LEFT JOIN sequence_templates st ON st.id = si.sequence_template_id"
+        f" WHERE si.organisation_id = CAST(:org AS uuid) AND {where}"
+        + ("" if instance else " AND si.status IN ('active', 'paused')")
+        + " ORDER BY si.started_at, si.id LIMIT 11",
         params,
-    ).all()
+    )
     if not rows:
         raise NotFound(
             f"no running sequence for {what} in the organisation",

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Connection, text
-
 from ..errors import NotFound, Refused
+from ..pg import Connection, tx
 from .clock import begin_clock, exact_interval_sql
 from .lookup import require_uuids
 from .progression import Move, activate_next, status_after
@@ -127,12 +126,10 @@ def transition(
     now = begin_clock(conn, timezone, now)
     rows = {
         r.id: r
-        for r in conn.execute(
-            text(
-                "SELECT id::text AS id, name, status FROM sequence_instances "
-                "WHERE id = ANY(CAST(:ids AS uuid[])) AND organisation_id = CAST(:org AS uuid) "
-                "ORDER BY id FOR UPDATE"
-            ),
+        for r in tx(conn).rows(
+            "SELECT id::text AS id, name, status FROM sequence_instances "
+            "WHERE id = ANY(CAST(:ids AS uuid[])) AND organisation_id = CAST(:org AS uuid) "
+            "ORDER BY id FOR UPDATE",
             {"ids": ids, "org": org_id},
         )
     }
@@ -155,12 +152,10 @@ def transition(
     params = {"ids": ids, "now": now, "action": action}
     changed: Counter[str] = Counter()
     if action in _TASKS_SQL:  # before the instances: resume reads paused_at
-        changed.update(conn.execute(text(_TASKS_SQL[action]), params).scalars())
-    conn.execute(
-        text(
-            f"UPDATE sequence_instances SET {_INSTANCE_SQL[action]} "
-            "WHERE id = ANY(CAST(:ids AS uuid[]))"
-        ),
+        changed.update(tx(conn).scalars(_TASKS_SQL[action], params))
+    tx(conn).execute(
+        f"UPDATE sequence_instances SET {_INSTANCE_SQL[action]} "
+        "WHERE id = ANY(CAST(:ids AS uuid[]))",
         params,
     )
     if action == "resume":  # §10: a pushed-back due date moves into its recorded schedule

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
-
 from ..db.versions import instance_version_sql, template_version_sql
+from ..pg import Connection, tx
 from ..short_ids import parse_prefix
 from ..suggest import fold
 
@@ -70,15 +69,13 @@ def list_restaurants(
             alternatives.append("r.id BETWEEN CAST(:low AS uuid) AND CAST(:high AS uuid)")
         where += " AND (" + " OR ".join(alternatives) + ")"
     city_column = "r.city" if _has_city(conn) else "NULL::text"
-    rows = conn.execute(
-        text(
-            f"SELECT r.id::text AS id, r.name, {city_column} AS city,"
-            " (SELECT count(*) FROM sequence_instances si WHERE si.restaurant_id = r.id"
-            "  AND si.status IN ('active', 'paused')) AS running"
-            f" FROM restaurants r WHERE {where} ORDER BY r.name, r.id LIMIT :limit"
-        ).bindparams(),
+    rows = tx(conn).rows(
+        f"SELECT r.id::text AS id, r.name, {city_column} AS city,"
+        " (SELECT count(*) FROM sequence_instances si WHERE si.restaurant_id = r.id"
+        "  AND si.status IN ('active', 'paused')) AS running"
+        f" FROM restaurants r WHERE {where} ORDER BY r.name, r.id LIMIT :limit",
         params,
-    ).all()
+    )
     return [RestaurantRow(r.id, r.name, r.city, int(r.running)) for r in rows]
 
 
@@ -94,28 +91,26 @@ def _like(value: str) -> str:
 
 def list_templates(conn: Connection, org_id: str) -> list[TemplateRow]:
     """The organisation's sequence templates with their steps and running instances."""
-    rows = conn.execute(
-        text(
-            "SELECT st.id::text AS id, st.metadata -> 'seqctl' ->> 'key' AS key, st.name,"
-            " st.is_active,"
-            " (SELECT count(*) FROM sequence_steps ss WHERE ss.sequence_template_id = st.id)"
-            "  AS steps,"
-            " run.running, run.outdated,"
-            " CASE WHEN st.metadata -> 'seqctl' ->> 'version' ~ '^[0-9]+$'"
-            "  THEN (st.metadata -> 'seqctl' ->> 'version')::int END AS version"
-            " FROM sequence_templates st CROSS JOIN LATERAL (SELECT count(*) AS running,"
-            "  count(*) FILTER (WHERE "
-            + instance_version_sql("si")
-            + " < "
-            + template_version_sql("st")
-            + ") AS outdated"
-            "  FROM sequence_instances si WHERE si.sequence_template_id = st.id"
-            "  AND si.status IN ('active', 'paused')) run"
-            " WHERE st.organisation_id = CAST(:org AS uuid)"
-            " ORDER BY st.name, st.id"
-        ),
+    rows = tx(conn).rows(
+        "SELECT st.id::text AS id, st.metadata -> 'seqctl' ->> 'key' AS key, st.name,"
+        " st.is_active,"
+        " (SELECT count(*) FROM sequence_steps ss WHERE ss.sequence_template_id = st.id)"
+        "  AS steps,"
+        " run.running, run.outdated,"
+        " CASE WHEN st.metadata -> 'seqctl' ->> 'version' ~ '^[0-9]+$'"
+        "  THEN (st.metadata -> 'seqctl' ->> 'version')::int END AS version"
+        " FROM sequence_templates st CROSS JOIN LATERAL (SELECT count(*) AS running,"
+        "  count(*) FILTER (WHERE "
+        + instance_version_sql("si")
+        + " < "
+        + template_version_sql("st")
+        + ") AS outdated"
+        "  FROM sequence_instances si WHERE si.sequence_template_id = st.id"
+        "  AND si.status IN ('active', 'paused')) run"
+        " WHERE st.organisation_id = CAST(:org AS uuid)"
+        " ORDER BY st.name, st.id",
         {"org": org_id},
-    ).all()
+    )
     return [
         TemplateRow(
             r.id,
@@ -137,15 +132,13 @@ def list_users(conn: Connection, org_id: str) -> list[UserRow]:
     from ..db.crm_columns import crm_columns
 
     has_name = bool(crm_columns(conn).present("profiles", ("name",)))
-    rows = conn.execute(
-        text(
-            "SELECT p.id::text AS id, p.email, "
-            + ("p.name" if has_name else "NULL::text")
-            + " AS name, (SELECT count(*) FROM sequence_instances si"
-            " WHERE si.assigned_to = p.id AND si.status IN ('active', 'paused')) AS assigned"
-            " FROM profiles p WHERE p.organisation_id = CAST(:org AS uuid)"
-            " ORDER BY p.email NULLS LAST, p.id"
-        ),
+    rows = tx(conn).rows(
+        "SELECT p.id::text AS id, p.email, "
+        + ("p.name" if has_name else "NULL::text")
+        + " AS name, (SELECT count(*) FROM sequence_instances si"
+        " WHERE si.assigned_to = p.id AND si.status IN ('active', 'paused')) AS assigned"
+        " FROM profiles p WHERE p.organisation_id = CAST(:org AS uuid)"
+        " ORDER BY p.email NULLS LAST, p.id",
         {"org": org_id},
-    ).all()
+    )
     return [UserRow(r.id, r.email, r.name, int(r.assigned)) for r in rows]

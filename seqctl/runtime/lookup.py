@@ -13,14 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from psycopg import sql
 
-from ..db import tables
 from ..db.connection import switch_to_user
 from ..db.crm_columns import crm_columns
 from ..errors import InvalidInput, NotFound, Refused, UsageError
 from ..ids import is_uuid, parse_uuid
+from ..pg import Connection, named, tx
 from ..short_ids import expand_ids, is_id_like, parse_prefix
 from ..suggest import did_you_mean
 from ..templates.spec import Organisation
@@ -75,19 +74,20 @@ class RestaurantMatch:
     message: str | None = None
 
 
+_TEMPLATE_SQL = (
+    "SELECT id, name, metadata -> 'seqctl' ->> 'key' AS key, is_active FROM sequence_templates"
+)
+
+
 def resolve_template(conn: Connection, org_id: str, ref: str) -> Template:
     """The organisation's template with this UUID, key or exact name (in that order)."""
-    st = tables.sequence_templates
-    key = st.c.metadata["seqctl"]["key"].astext
     as_id = parse_uuid(ref)
-    conditions = [key == ref, st.c.name == ref]
-    if as_id is not None:
-        conditions.append(st.c.id == as_id)
-    rows = conn.execute(
-        select(st.c.id, st.c.name, key.label("key"), st.c.is_active)
-        .where(st.c.organisation_id == org_id, or_(*conditions))
-        .order_by(st.c.created_at)
-    ).all()
+    rows = tx(conn).rows(
+        f"{_TEMPLATE_SQL} WHERE organisation_id = CAST(:org AS uuid) AND ("
+        "metadata -> 'seqctl' ->> 'key' = :ref OR name = :ref OR id = CAST(:id AS uuid))"
+        " ORDER BY created_at",
+        {"org": org_id, "ref": ref, "id": as_id},
+    )
     for matches in (
         [r for r in rows if str(r.id) == as_id],
         [r for r in rows if r.key == ref],
@@ -103,17 +103,16 @@ def resolve_template(conn: Connection, org_id: str, ref: str) -> Template:
                 hint="pass the template's UUID with --template",
             )
     if as_id is None and (prefixed := expand_ids(conn, "template", org_id, [ref], missing_ok=True)):
-        r = conn.execute(
-            select(st.c.id, st.c.name, key.label("key"), st.c.is_active).where(
-                st.c.id == prefixed[ref]
-            )
-        ).one()
+        r = tx(conn).one(f"{_TEMPLATE_SQL} WHERE id = CAST(:id AS uuid)", {"id": prefixed[ref]})
         return Template(str(r.id), r.name, r.key, bool(r.is_active))
     raise NotFound(
         f"no sequence template {ref!r} in the organisation",
         hint=did_you_mean(
             ref,
-            conn.execute(select(st.c.name).where(st.c.organisation_id == org_id)).scalars(),
+            tx(conn).scalars(
+                "SELECT name FROM sequence_templates WHERE organisation_id = CAST(:org AS uuid)",
+                {"org": org_id},
+            ),
             "give the template's key, exact name or UUID (see `seqctl export` or the web app)",
         ),
     )
@@ -132,18 +131,19 @@ def resolve_restaurants(
     by_id: dict[str, dict[str, Any]] = {}
     by_name: dict[str, list[dict[str, Any]]] = {}
     if ids:
-        query = text(
+        query = (
             f"SELECT {columns} FROM restaurants r "
-            "WHERE r.id = ANY(:ids) AND r.organisation_id = :org"
-        ).bindparams(bindparam("ids", type_=ARRAY(UUID(as_uuid=False))))
-        for row in conn.execute(query, {"ids": ids, "org": org_id}).mappings():
+            "WHERE r.id = ANY(CAST(:ids AS uuid[])) AND r.organisation_id = CAST(:org AS uuid)"
+        )
+        for row in tx(conn).mappings(query, {"ids": ids, "org": org_id}):
             by_id[str(row["id"])] = _plain(row)
     if names:
-        query = text(
+        query = (
             f"SELECT {columns} FROM unnest(CAST(:names AS text[])) AS n(name) "
-            "JOIN restaurants r ON r.name = n.name AND r.organisation_id = :org ORDER BY r.id"
+            "JOIN restaurants r ON r.name = n.name AND r.organisation_id = CAST(:org AS uuid)"
+            " ORDER BY r.id"
         )
-        for row in conn.execute(query, {"names": names, "org": org_id}).mappings():
+        for row in tx(conn).mappings(query, {"names": names, "org": org_id}):
             by_name.setdefault(row["name"], []).append(_plain(row))
     matches: list[RestaurantMatch] = []
     for ref in ordered:
@@ -189,12 +189,9 @@ def _restaurant_hints(conn: Connection, org_id: str, refs: list[str]) -> dict[st
     names = [r for r in refs if not is_id_like(r)]
     if not names:
         return {}
-    known = list(
-        conn.execute(
-            select(tables.restaurants.c.name)
-            .where(tables.restaurants.c.organisation_id == org_id)
-            .limit(20000)
-        ).scalars()
+    known = tx(conn).scalars(
+        "SELECT name FROM restaurants WHERE organisation_id = CAST(:org AS uuid) LIMIT 20000",
+        {"org": org_id},
     )
     hints = {ref: did_you_mean(ref, known, "") for ref in names}
     return {ref: hint for ref, hint in hints.items() if hint}
@@ -208,10 +205,10 @@ def _by_short_id(
     expanded = expand_ids(conn, "restaurant", org_id, refs, missing_ok=True) if refs else {}
     if not expanded:
         return matches
-    query = text(f"SELECT {columns} FROM restaurants r WHERE r.id = ANY(CAST(:ids AS uuid[]))")
+    query = f"SELECT {columns} FROM restaurants r WHERE r.id = ANY(CAST(:ids AS uuid[]))"
     rows = {
         str(row["id"]): _plain(row)
-        for row in conn.execute(query, {"ids": list(expanded.values())}).mappings()
+        for row in tx(conn).mappings(query, {"ids": list(expanded.values())})
     }
     return [
         RestaurantMatch(m.ref, row=rows[expanded[m.ref]])
@@ -224,13 +221,13 @@ def _by_short_id(
 def _in_other_organisations(conn: Connection, org_id: str, refs: list[str]) -> set[str]:
     ids = [canonical for r in refs if (canonical := parse_uuid(r)) is not None]
     names = [r for r in refs if not is_uuid(r)]
-    query = text(
+    query = (
         "SELECT r.id::text AS ref FROM restaurants r WHERE r.id = ANY(CAST(:ids AS uuid[])) "
-        "AND r.organisation_id <> :org "
+        "AND r.organisation_id <> CAST(:org AS uuid) "
         "UNION SELECT r.name FROM restaurants r WHERE r.name = ANY(CAST(:names AS text[])) "
-        "AND r.organisation_id <> :org"
+        "AND r.organisation_id <> CAST(:org AS uuid)"
     )
-    found = set(conn.execute(query, {"ids": ids, "names": names, "org": org_id}).scalars())
+    found = set(tx(conn).scalars(query, {"ids": ids, "names": names, "org": org_id}))
     return {r for r in refs if r in found or parse_uuid(r) in found}
 
 
@@ -273,12 +270,11 @@ def restaurant_ids(conn: Connection, org_id: str, ref: str) -> list[str]:
     if match.row is not None:
         return [str(match.row["id"])]
     if match.error == "ambiguous_restaurant":
-        rows = conn.execute(
-            select(tables.restaurants.c.id).where(
-                tables.restaurants.c.organisation_id == org_id,
-                tables.restaurants.c.name == ref,
-            )
-        ).scalars()
+        rows = tx(conn).scalars(
+            "SELECT id FROM restaurants WHERE organisation_id = CAST(:org AS uuid)"
+            " AND name = :name",
+            {"org": org_id, "name": ref},
+        )
         return [str(r) for r in rows]
     raise NotFound(
         match.message or f"no restaurant {ref!r}",
@@ -289,9 +285,9 @@ def restaurant_ids(conn: Connection, org_id: str, ref: str) -> list[str]:
 
 def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
     """The organisation named by ``ref`` (UUID or exact name); with no ref, the only one."""
-    orgs = tables.organisations
+    db = tx(conn)
     if ref is None:
-        rows = conn.execute(select(orgs.c.id, orgs.c.name).order_by(orgs.c.name).limit(11)).all()
+        rows = db.rows("SELECT id, name FROM organisations ORDER BY name LIMIT 11")
         if len(rows) == 1:
             return Organisation(str(rows[0].id), rows[0].name)
         if not rows:
@@ -305,13 +301,14 @@ def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
             hint="pass --org NAME|UUID or set SEQCTL_ORG",
         )
     if is_uuid(ref):
-        row = conn.execute(
-            select(orgs.c.id, orgs.c.name).where(orgs.c.id == parse_uuid(ref))
-        ).first()
+        row = db.first(
+            "SELECT id, name FROM organisations WHERE id = CAST(:id AS uuid)",
+            {"id": parse_uuid(ref)},
+        )
         if row is not None:
             return Organisation(str(row.id), row.name)
         raise NotFound(f"no organisation with id {ref}", hint="check --org or SEQCTL_ORG")
-    rows = conn.execute(select(orgs.c.id, orgs.c.name).where(orgs.c.name == ref)).all()
+    rows = db.rows("SELECT id, name FROM organisations WHERE name = :name", {"name": ref})
     if len(rows) == 1:
         return Organisation(str(rows[0].id), rows[0].name)
     if len(rows) > 1:
@@ -324,7 +321,7 @@ def resolve_organisation(conn: Connection, ref: str | None) -> Organisation:
         f"no organisation named {ref!r}",
         hint=did_you_mean(
             ref,
-            conn.execute(select(orgs.c.name)).scalars(),
+            db.scalars("SELECT name FROM organisations"),
             "names must match exactly; pass the organisation's UUID or exact name with --org",
         ),
     )
@@ -340,28 +337,26 @@ def resolve_user(conn: Connection, ref: str, *, org_id: str | None = None) -> st
     only profiles may be readable, as on Supabase. An email that matches several users
     (``sam@…`` and ``Sam@…``) is refused, listing them: seqctl never picks one at random.
     """
-    profiles, users = tables.profiles, tables.users
+    db = tx(conn)
     if org_id is not None and not is_uuid(ref) and parse_prefix(ref) is not None:
         expanded = expand_ids(conn, "user", org_id, [ref], missing_ok=True)
         if ref in expanded:
             return expanded[ref]
     found: dict[str, str | None] = {}  # user id -> email
-    for table in (profiles, users):
-        if (
-            table is users
-            and not conn.execute(
-                text("SELECT has_table_privilege('auth.users', 'SELECT')")
-            ).scalar()
+    for table in ("profiles", "auth.users"):
+        if table == "auth.users" and not db.scalar(
+            "SELECT has_table_privilege('auth.users', 'SELECT')"
         ):
             break
         if is_uuid(ref):
-            condition = table.c.id == parse_uuid(ref)
+            condition, value = "id = CAST(:value AS uuid)", parse_uuid(ref)
         else:
             pattern = ref.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
-            condition = table.c.email.ilike(pattern)
-        for row in conn.execute(
-            select(table.c.id, table.c.email).where(condition).order_by(table.c.id).limit(11)
-        ):
+            condition, value = "email ILIKE :value", pattern
+        query = sql.SQL("SELECT id, email FROM {} WHERE {} ORDER BY id LIMIT 11").format(
+            sql.Identifier(*table.split(".")), sql.SQL(named(condition))
+        )
+        for row in db.rows(query, {"value": value}):
             found.setdefault(str(row.id), row.email)
     if len(found) == 1:
         return next(iter(found))
@@ -390,12 +385,11 @@ def require_member(
     would hide the organisation's rows rather than refuse (``plan`` would show every
     template as new, ``export`` would write nothing), so this says why instead.
     """
-    member = conn.execute(
-        select(tables.profiles.c.id).where(
-            tables.profiles.c.id == user_id,
-            tables.profiles.c.organisation_id == organisation.id,
-        )
-    ).first()
+    member = tx(conn).first(
+        "SELECT id FROM profiles WHERE id = CAST(:id AS uuid)"
+        " AND organisation_id = CAST(:org AS uuid)",
+        {"id": user_id, "org": organisation.id},
+    )
     if member is not None:
         return
     if acting:
@@ -415,9 +409,9 @@ def require_member(
 
 def user_organisation(conn: Connection, user_id: str) -> str | None:
     """The organisation of the user's profile, if any."""
-    found = conn.execute(
-        select(tables.profiles.c.organisation_id).where(tables.profiles.c.id == user_id)
-    ).scalar()
+    found = tx(conn).scalar(
+        "SELECT organisation_id FROM profiles WHERE id = CAST(:id AS uuid)", {"id": user_id}
+    )
     return None if found is None else str(found)
 
 

@@ -15,15 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, text
-
 from ..errors import Conflict, NotFound, Refused
+from ..pg import Connection, tx
 from .activation import with_activated_at
 from .clock import begin_clock, delay_interval_sql
 from .lookup import require_uuids
 from .scheduling import Activated, scheduled_due_dates, write_due_dates
 
-ACTIVATE_NEXT = text(
+ACTIVATE_NEXT = (
     "WITH inst AS ("
     "  SELECT si.id, si.sequence_template_id FROM sequence_instances si"
     "  WHERE si.id = ANY(CAST(:ids AS uuid[])) AND si.status = 'active'"
@@ -115,9 +114,7 @@ def activate_next(
     """
     if not instance_ids:
         return []
-    rows = conn.execute(
-        ACTIVATE_NEXT, {"ids": list(instance_ids), "now": now, "floor": floor}
-    ).all()
+    rows = tx(conn).rows(ACTIVATE_NEXT, {"ids": list(instance_ids), "now": now, "floor": floor})
     scheduled = scheduled_due_dates(
         [
             Activated(r.task_id, r.schedule, r.at, r.dv, r.du, r.due_date)
@@ -175,13 +172,11 @@ def _finish_tasks(
     ids = require_uuids(task_ids, "task", conn=conn, org_id=org_id)
     now = begin_clock(conn, timezone, now)
     found: dict[str, str | None] = dict(
-        conn.execute(
-            text(
-                "SELECT id::text, sequence_instance_id::text FROM tasks "
-                "WHERE id = ANY(CAST(:ids AS uuid[])) AND organisation_id = CAST(:org AS uuid)"
-            ),
+        tx(conn).rows(
+            "SELECT id::text, sequence_instance_id::text FROM tasks "
+            "WHERE id = ANY(CAST(:ids AS uuid[])) AND organisation_id = CAST(:org AS uuid)",
             {"ids": ids, "org": org_id},
-        ).all()
+        )
     )
     missing = [i for i in ids if i not in found]
     if missing:
@@ -197,22 +192,18 @@ def _finish_tasks(
         )
     # lock the instances (in id order: no deadlock between runs), then re-read the tasks
     instances: dict[str, str] = dict(
-        conn.execute(
-            text(
-                "SELECT id::text, status FROM sequence_instances WHERE id = ANY(CAST(:ids AS"
-                " uuid[])) "
-                "ORDER BY id FOR UPDATE"
-            ),
+        tx(conn).rows(
+            "SELECT id::text, status FROM sequence_instances WHERE id = ANY(CAST(:ids AS"
+            " uuid[])) "
+            "ORDER BY id FOR UPDATE",
             {"ids": sorted({v for v in found.values() if v})},
-        ).all()
+        )
     )
     tasks = {
         r.id: r
-        for r in conn.execute(
-            text(
-                "SELECT id::text AS id, sequence_instance_id::text AS instance_id, status, name "
-                "FROM tasks WHERE id = ANY(CAST(:ids AS uuid[])) FOR UPDATE"
-            ),
+        for r in tx(conn).rows(
+            "SELECT id::text AS id, sequence_instance_id::text AS instance_id, status, name "
+            "FROM tasks WHERE id = ANY(CAST(:ids AS uuid[])) FOR UPDATE",
             {"ids": ids},
         )
     }
@@ -233,11 +224,9 @@ def _finish_tasks(
     todo = [i for i in ids if tasks[i].status in ("active", "pending")]
     if todo:
         stamp = "cancelled_at" if skip else "completed_at"
-        conn.execute(
-            text(
-                f"UPDATE tasks SET status = :status, {stamp} = CAST(:now AS timestamptz) "
-                "WHERE id = ANY(CAST(:ids AS uuid[]))"
-            ),
+        tx(conn).execute(
+            f"UPDATE tasks SET status = :status, {stamp} = CAST(:now AS timestamptz) "
+            "WHERE id = ANY(CAST(:ids AS uuid[]))",
             {"status": done, "now": now, "ids": todo},
         )
     moves = activate_next(conn, sorted({tasks[i].instance_id for i in todo}), now=now)
@@ -275,15 +264,13 @@ def advance(
     """
     now = begin_clock(conn, timezone, now)
     ids = list(
-        conn.execute(
-            text(
-                "SELECT si.id::text FROM sequence_instances si WHERE si.status = 'active'"
-                " AND (CAST(:org AS uuid) IS NULL OR si.organisation_id = CAST(:org AS uuid))"
-                " AND NOT EXISTS (SELECT 1 FROM tasks a WHERE a.sequence_instance_id = si.id"
-                " AND a.status = 'active')"
-                " ORDER BY si.id FOR UPDATE OF si SKIP LOCKED"
-            ),
+        tx(conn).scalars(
+            "SELECT si.id::text FROM sequence_instances si WHERE si.status = 'active'"
+            " AND (CAST(:org AS uuid) IS NULL OR si.organisation_id = CAST(:org AS uuid))"
+            " AND NOT EXISTS (SELECT 1 FROM tasks a WHERE a.sequence_instance_id = si.id"
+            " AND a.status = 'active')"
+            " ORDER BY si.id FOR UPDATE OF si SKIP LOCKED",
             {"org": org_id},
-        ).scalars()
+        )
     )
     return AdvanceReport(len(ids), activate_next(conn, ids, now=now))

@@ -13,17 +13,21 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-import holidays as holidays_package
 
 from ..templates.schedule_format import SEARCH_DAYS, Schedule, ScheduleError
 
+if TYPE_CHECKING:
+    from holidays import HolidayBase
+
 
 @lru_cache(maxsize=256)
-def _holiday_calendar(code: str) -> holidays_package.HolidayBase:
+def _holiday_calendar(code: str) -> HolidayBase:
+    import holidays  # only for a schedule with holidays: the package takes long to import
+
     country, _, subdiv = code.partition("-")
-    return holidays_package.country_holidays(country, subdiv=subdiv or None)
+    return holidays.country_holidays(country, subdiv=subdiv or None)
 
 
 def is_allowed_day(day: date, schedule: Schedule) -> bool:

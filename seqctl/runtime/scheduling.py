@@ -18,9 +18,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
-
 from ..db.crm_columns import CrmColumns
+from ..pg import Connection, tx
 from ..templates.schedule_format import (
     Schedule,
     effective_schedule,
@@ -132,7 +131,7 @@ def _metadata_zone(
     if not columns:
         return {}
     expr = "COALESCE(" + ", ".join(f"{alias}.{c} ->> 'timezone'" for c in columns) + ", NULL)"
-    return {str(i): z for i, z in conn.execute(text(sql.format(expr=expr)), params).all()}
+    return {str(i): z for i, z in tx(conn).rows(sql.format(expr=expr), params)}
 
 
 @lru_cache(maxsize=1024)
@@ -153,12 +152,10 @@ def write_due_dates(conn: Connection, dues: Mapping[str, datetime]) -> None:
     """task id -> due date, in one statement."""
     if not dues:
         return
-    conn.execute(
-        text(
-            "UPDATE tasks t SET due_date = v.due FROM unnest(CAST(:ids AS uuid[]),"
-            " CAST(:dues AS timestamptz[])) AS v(id, due) WHERE t.id = v.id"
-            " AND t.due_date IS DISTINCT FROM v.due"
-        ),
+    tx(conn).execute(
+        "UPDATE tasks t SET due_date = v.due FROM unnest(CAST(:ids AS uuid[]),"
+        " CAST(:dues AS timestamptz[])) AS v(id, due) WHERE t.id = v.id"
+        " AND t.due_date IS DISTINCT FROM v.due",
         {"ids": list(dues), "dues": list(dues.values())},
     )
 
@@ -201,15 +198,13 @@ def scheduled_due_dates(rows: Sequence[Activated]) -> dict[str, datetime]:
 def reschedule_active(conn: Connection, instance_ids: Sequence[str]) -> dict[str, datetime]:
     """Move the scheduled active tasks of the instances forward into their schedule (after
     ``resume`` pushed their due dates back); task id -> new due date. Two statements."""
-    rows = conn.execute(
-        text(
-            "SELECT id::text, due_date, metadata -> 'sequence' -> 'schedule' AS record"
-            " FROM tasks WHERE sequence_instance_id = ANY(CAST(:ids AS uuid[]))"
-            " AND status = 'active' AND due_date IS NOT NULL"
-            " AND metadata -> 'sequence' ? 'schedule'"
-        ),
+    rows = tx(conn).rows(
+        "SELECT id::text, due_date, metadata -> 'sequence' -> 'schedule' AS record"
+        " FROM tasks WHERE sequence_instance_id = ANY(CAST(:ids AS uuid[]))"
+        " AND status = 'active' AND due_date IS NOT NULL"
+        " AND metadata -> 'sequence' ? 'schedule'",
         {"ids": list(instance_ids)},
-    ).all()
+    )
     dues: dict[str, datetime] = {}
     for task_id, due, record in rows:
         schedule, zone = recorded(record)

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, text
+from psycopg import sql
 
 from ..db.versions import template_version_sql
 from ..errors import NotFound
+from ..pg import Connection, named, tx
 from .clock import begin_clock
 from .lookup import require_uuids, resolve_template, resolve_user, restaurant_ids
 
-_VERSION = template_version_sql("st")
+_VERSION = sql.SQL(template_version_sql("st"))
 STATUSES = ("active", "paused", "completed", "cancelled")
 DEFAULT_LIMIT = 100
 DEFAULT_OVERDUE_AFTER = timedelta(hours=1)  # spec §8: due first, overdue after the grace
@@ -161,11 +162,18 @@ LEFT JOIN LATERAL (
 ) c ON true
 ORDER BY page.next_due ASC NULLS LAST, si.started_at DESC, si.id
 """
+# {where}, {limit} and {template_version} are filled in with psycopg.sql (never str.format)
+_PAGE = sql.SQL(named(_PAGE_SQL))
+
+
+def _condition(text: str) -> sql.Composable:
+    """A fixed piece of SQL with ``:name`` parameters."""
+    return sql.SQL(named(text))
 
 
 def _jit_off(conn: Connection) -> None:
     """Status only reads: no JIT (its compile time, not the query, dominated on large orgs)."""
-    conn.execute(text("SELECT set_config('jit', 'off', true)"))
+    tx(conn).execute("SELECT set_config('jit', 'off', true)")
 
 
 def list_instances(
@@ -183,30 +191,29 @@ def list_instances(
 ) -> StatusReport:
     """The organisation's instances, filtered, in next-due order (at most ``limit``)."""
     now = begin_clock(conn, timezone, now)
-    where = ["si.organisation_id = CAST(:org AS uuid)"]
+    where = [_condition("si.organisation_id = CAST(:org AS uuid)")]
     params: dict[str, Any] = {"org": org_id, "now": now, "grace": overdue_after}
     if restaurant is not None:
-        where.append("si.restaurant_id = ANY(CAST(:restaurants AS uuid[]))")
+        where.append(_condition("si.restaurant_id = ANY(CAST(:restaurants AS uuid[]))"))
         params["restaurants"] = restaurant_ids(conn, org_id, restaurant)
     if template is not None:
-        where.append("si.sequence_template_id = CAST(:template AS uuid)")
+        where.append(_condition("si.sequence_template_id = CAST(:template AS uuid)"))
         params["template"] = resolve_template(conn, org_id, template).id
     if status:
-        where.append("si.status = ANY(CAST(:statuses AS text[]))")
+        where.append(_condition("si.status = ANY(CAST(:statuses AS text[]))"))
         params["statuses"] = list(status)
     if assigned_to is not None:
-        where.append("si.assigned_to = CAST(:assigned AS uuid)")
+        where.append(_condition("si.assigned_to = CAST(:assigned AS uuid)"))
         params["assigned"] = resolve_user(conn, assigned_to, org_id=org_id)
-    condition = " AND ".join(where)
-    page = text(
-        _PAGE_SQL.format(
-            where=condition, limit="LIMIT :limit" if limit else "", template_version=_VERSION
-        )
+    page = _PAGE.format(
+        where=sql.SQL(" AND ").join(where),
+        limit=_condition("LIMIT :limit") if limit else sql.SQL(""),
+        template_version=_VERSION,
     )
     if limit:
         params["limit"] = limit
     _jit_off(conn)
-    found = [dict(r) for r in conn.execute(page, params).mappings()]
+    found = tx(conn).mappings(page, params)
     counts: dict[str, list[int]] = found[0]["summary"] if found else {}
     summary = {s: counts.get(s, [0, 0])[0] for s in STATUSES}
     overdue = sum(c[1] for c in counts.values())
@@ -227,18 +234,17 @@ def instance_detail(
     """One instance with its step timeline (tasks in step order)."""
     (iid,) = require_uuids([instance_id], "instance", conn=conn, org_id=org_id)
     now = begin_clock(conn, timezone, now)
-    page = text(
-        _PAGE_SQL.format(
-            where="si.organisation_id = CAST(:org AS uuid) AND si.id = CAST(:id AS uuid)",
-            limit="",
-            template_version=_VERSION,
-        )
+    page = _PAGE.format(
+        where=_condition("si.organisation_id = CAST(:org AS uuid) AND si.id = CAST(:id AS uuid)"),
+        limit=sql.SQL(""),
+        template_version=_VERSION,
     )
     _jit_off(conn)
-    found = (
-        conn.execute(page, {"org": org_id, "id": iid, "now": now, "grace": overdue_after})
-        .mappings()
-        .first()
+    found = next(
+        iter(
+            tx(conn).mappings(page, {"org": org_id, "id": iid, "now": now, "grace": overdue_after})
+        ),
+        None,
     )
     if found is None:
         raise NotFound(
@@ -247,16 +253,14 @@ def instance_detail(
         )
     steps = [
         StepLine(**dict(r))
-        for r in conn.execute(
-            text(
-                'SELECT t.id::text AS task_id, t.sequence_step_order AS "order", t.name, t.type,'
-                " t.status, t.due_date, t.completed_at, t.cancelled_at, t.message,"
-                " t.message_rendered, t.metadata -> 'sequence' -> 'schedule' ->> 'zone'"
-                " AS schedule_zone"
-                " FROM tasks t WHERE t.sequence_instance_id = CAST(:id AS uuid)"
-                " ORDER BY t.sequence_step_order, t.created_at, t.id"
-            ),
+        for r in tx(conn).mappings(
+            'SELECT t.id::text AS task_id, t.sequence_step_order AS "order", t.name, t.type,'
+            " t.status, t.due_date, t.completed_at, t.cancelled_at, t.message,"
+            " t.message_rendered, t.metadata -> 'sequence' -> 'schedule' ->> 'zone'"
+            " AS schedule_zone"
+            " FROM tasks t WHERE t.sequence_instance_id = CAST(:id AS uuid)"
+            " ORDER BY t.sequence_step_order, t.created_at, t.id",
             {"id": iid},
-        ).mappings()
+        )
     ]
     return InstanceDetail(InstanceRow(**{k: v for k, v in found.items() if k != "summary"}), steps)

@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
-
 from ..db.crm_columns import MESSAGE_CONTENT, MESSAGE_SUBJECT, crm_columns
 from ..errors import InvalidInput
+from ..pg import Connection, tx
 from ..templates.rendering import CompiledMessage, compile_message
 from ..templates.spec import Organisation
 from .lookup import Template
@@ -62,27 +61,25 @@ def load_steps(conn: Connection, template: Template, org: Organisation) -> list[
     )
     mt_subject = crm.expression("mt", *MESSAGE_SUBJECT)
     tt_subject = crm.expression("tt", "task_templates", ("subject_line",))
-    rows = conn.execute(
-        text(
-            "SELECT s.id, s.step_order, s.name, s.description, s.type, s.priority, "
-            "s.task_template_id, s.message_template_id, s.delay_value, s.delay_unit, "
-            "s.metadata -> 'seqctl' ->> 'hours' AS hours, "
-            f"COALESCE(NULLIF(mt.{content}, ''), NULLIF(s.custom_message, ''), "
-            "tt.default_message) AS message, "
-            f"CASE WHEN s.type = 'email' THEN COALESCE(NULLIF({mt_subject}, ''), "
-            f"NULLIF(s.subject_line, ''), NULLIF({tt_subject}, '')) "
-            "ELSE NULLIF(s.subject_line, '') END AS subject, "
-            "s.message_template_id IS NOT NULL AND mt.id IS NULL AS foreign_message, "
-            "s.task_template_id IS NOT NULL AND tt.id IS NULL AS foreign_task "
-            "FROM sequence_steps s "
-            "LEFT JOIN message_templates mt ON mt.id = s.message_template_id "
-            "AND mt.organisation_id = CAST(:org AS uuid) "
-            "LEFT JOIN task_templates tt ON tt.id = s.task_template_id "
-            "AND tt.organisation_id = CAST(:org AS uuid) "
-            "WHERE s.sequence_template_id = :id ORDER BY s.step_order"
-        ),
+    rows = tx(conn).rows(
+        "SELECT s.id, s.step_order, s.name, s.description, s.type, s.priority, "
+        "s.task_template_id, s.message_template_id, s.delay_value, s.delay_unit, "
+        "s.metadata -> 'seqctl' ->> 'hours' AS hours, "
+        f"COALESCE(NULLIF(mt.{content}, ''), NULLIF(s.custom_message, ''), "
+        "tt.default_message) AS message, "
+        f"CASE WHEN s.type = 'email' THEN COALESCE(NULLIF({mt_subject}, ''), "
+        f"NULLIF(s.subject_line, ''), NULLIF({tt_subject}, '')) "
+        "ELSE NULLIF(s.subject_line, '') END AS subject, "
+        "s.message_template_id IS NOT NULL AND mt.id IS NULL AS foreign_message, "
+        "s.task_template_id IS NOT NULL AND tt.id IS NULL AS foreign_task "
+        "FROM sequence_steps s "
+        "LEFT JOIN message_templates mt ON mt.id = s.message_template_id "
+        "AND mt.organisation_id = CAST(:org AS uuid) "
+        "LEFT JOIN task_templates tt ON tt.id = s.task_template_id "
+        "AND tt.organisation_id = CAST(:org AS uuid) "
+        "WHERE s.sequence_template_id = :id ORDER BY s.step_order",
         {"id": template.id, "org": org.id},
-    ).all()
+    )
     foreign = [
         f"step {r.step_order} {r.name!r} is linked to {what} {ref}"
         for r in rows

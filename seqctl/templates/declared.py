@@ -29,13 +29,15 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..resources import schema_path
 from .files import DECLARED_FILE
-from .loader import LoadedFile, load_file
 from .problems import ERROR, Problem, index_path, member_path
 from .variables import KNOWN_VARIABLES, find_variables, is_known, suggest_variable
+
+if TYPE_CHECKING:  # the YAML loader loads only to read a file (apply reads none)
+    from .loader import LoadedFile
 
 SCHEMA_FILE = "variables.schema.json"
 ROOT_MARKERS = (".git", "seqctl.toml", ".seqctl")
@@ -144,6 +146,8 @@ def load_schema() -> dict[str, Any]:
 
 def load_declared(file: str) -> tuple[Declared | None, list[Problem]]:
     """The declarations of ``file`` and its problems (None when it has errors)."""
+    from .loader import load_file
+
     loaded = load_file(file)
     return check_declared(loaded)
 

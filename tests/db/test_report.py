@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from seqctl.errors import NotFound, UsageError
 from seqctl.runtime.report import build_report
@@ -15,6 +15,7 @@ from seqctl.runtime.report_formats import report_json
 
 from .report_scenario import FROZEN_NOW, Scenario, assert_matches, build, expected
 from .sequences_helpers import ALEX, SAM, demo_organisation
+from .statements import captured
 
 SINCE = date(2026, 3, 2)
 UNTIL = date(2026, 3, 22)
@@ -120,23 +121,14 @@ def test_default_period_is_twelve_weeks_from_a_monday(
 
 
 def test_a_fixed_number_of_queries(engine: Engine, demo_org: str, scenario: Scenario) -> None:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with captured(engine) as first:
         report(engine, demo_org)
-        small = len(statements)
-        statements.clear()
-        build(engine, demo_org, FROZEN_NOW, onboarding_name="Second", follow_up_name="Third")
-        statements.clear()
+    small = len(first)
+    build(engine, demo_org, FROZEN_NOW, onboarding_name="Second", follow_up_name="Third")
+    with captured(engine) as statements:
         report(engine, demo_org)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert len(statements) == small  # twice the templates and instances, same statements
-    assert sum("percentile_cont" in s or "generate_series" in s for s in statements) == 3
+    assert sum("percentile_cont" in s or "generate_series" in s for s, _ in statements) == 3
     assert len(statements) <= 8
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from seqctl.runtime import lifecycle, progression
 from seqctl.runtime.apply import apply_template
@@ -23,6 +23,7 @@ from .sequences_helpers import (
     make_template,
     tasks_of,
 )
+from .statements import captured
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 09:00 UTC = 22:00 NZDT
 AKL = ZoneInfo("Pacific/Auckland")
@@ -211,17 +212,11 @@ def test_scheduled_apply_statement_count_does_not_grow(engine: Engine, demo_org:
             ),
             {"org": demo_org},
         )
-    statements: list[str] = []
 
     def counted(refs: list[str]) -> int:
         tid = scheduled_template(engine, demo_org)
-        statements.clear()
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with captured(engine) as statements:
             apply(engine, demo_org, tid, refs)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     few = counted(["Zoned 1"])

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 
 from seqctl.errors import NotFound
 from seqctl.runtime import lifecycle, progression
@@ -25,6 +25,7 @@ from .sequences_helpers import (
     make_template,
     tasks_of,
 )
+from .statements import captured
 
 STEPS = [
     S("Intro call", 0, custom_message="Hi {first_name}, {nope}"),
@@ -154,18 +155,9 @@ def test_queries_use_the_design_documents_indexes(engine: Engine, demo_org: str)
             {"org": demo_org},
         )
         conn.execute(text("ANALYZE"))
-    captured: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        captured.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        with engine.begin() as conn:
-            list_instances(conn, demo_org, restaurant="R42", now=T0)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    statement, parameters = next(c for c in captured if "WITH base AS" in c[0])
+    with captured(engine) as statements, engine.begin() as conn:
+        list_instances(conn, demo_org, restaurant="R42", now=T0)
+    statement, parameters = next(c for c in statements if "WITH base AS" in c[0])
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
