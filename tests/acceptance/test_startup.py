@@ -40,8 +40,7 @@ def test_no_database_modules_loaded(args: list[str], tmp_path: Path) -> None:
 
 # the everyday commands on a database (issue 10): psycopg only, no SQLAlchemy or Alembic
 # (the migration check reads the version table with plain SQL), no progress bar for a few
-
-# and no pydantic (Typer 0.29 imported it for every parameter; seqctl pins 0.28)
+# restaurants, and no pydantic (Typer 0.29 imported it for every parameter; seqctl pins 0.28)
 EVERYDAY_HEAVY = ("sqlalchemy", "alembic", "rich", "jsonschema", "pydantic")
 
 
