@@ -317,7 +317,9 @@ def _template_change(
     )
     stored = current.seqctl or {}
     # a source stored in an older form (see seqctl.sync.scope) is no change by itself
-    if kind != "adopt" and stored_source(stored.get("source")) != spec.source:
+    # (the stored text itself first: normalising costs a search for the project root)
+    raw_source = stored.get("source")
+    if kind != "adopt" and raw_source != spec.source and stored_source(raw_source) != spec.source:
         fields.append(FieldChange("source", stored.get("source"), spec.source))
     old_policy = stored.get("running_instances", "keep") if kind != "adopt" else "keep"
     if old_policy != spec.running_instances:
