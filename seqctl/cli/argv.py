@@ -153,27 +153,22 @@ def tidy_metavars(command: click.Command) -> None:
     """Readable placeholders in every command's help (``INSTANCE...``, ``[text|json]``,
     ``RESTAURANT``), where a command did not set its own; never ``<list[str]>``,
     ``{instances}...`` or ``<int range>``."""
-    import enum
-    import pathlib
-    import typing
-
     for param in command.params:
         given = getattr(param, "metavar", None)
         argument = getattr(param, "param_type_name", "") == "argument"
         if (given is not None and not argument) or getattr(param, "is_flag", False):
             continue
-        descriptor = getattr(param, "type_descriptor", None)
-        annotation = getattr(descriptor, "annotation", None)
-        many = typing.get_origin(annotation) is list
-        inner = typing.get_args(annotation)[0] if many else annotation
+        kind = type(getattr(param, "type", None)).__name__  # click's parameter type
+        choices = getattr(getattr(param, "type", None), "choices", None)
+        many = bool(getattr(param, "multiple", False)) or getattr(param, "nargs", 1) == -1
         name = (param.name or "value").upper()
-        if isinstance(inner, type) and issubclass(inner, enum.Enum):
-            metavar = "[" + "|".join(str(m.value) for m in inner) + "]"
-        elif inner is int:
+        if choices:
+            metavar = "[" + "|".join(str(getattr(c, "value", c)) for c in choices) + "]"
+        elif kind in ("IntParamType", "IntRange"):
             metavar = "N"
-        elif inner is float:
+        elif kind in ("FloatParamType", "FloatRange"):
             metavar = "SECONDS" if "TIMEOUT" in name else "NUMBER"
-        elif isinstance(inner, type) and issubclass(inner, pathlib.PurePath):
+        elif kind in ("Path", "TyperPath"):
             metavar = "PATH" if name != "OUT" else "DIR"
         else:
             metavar = name
@@ -185,10 +180,12 @@ def tidy_metavars(command: click.Command) -> None:
         if argument:
             usage = metavar if getattr(param, "required", False) else f"[{metavar}]"
             usage += "..." if many else ""
-            # Typer would show "{INSTANCE}..." and the type ("<list[str]>"): the name says it
-            vars(param)["_usage_display_name"] = lambda usage=usage: usage
-            vars(param)["_rich_display_name"] = lambda name=metavar + ("..." if many else ""): name
-            vars(param)["display_type_rich"] = lambda ctx=None: ""
+            listed = metavar + ("..." if many else "")
+            # Typer would show "{INSTANCE}" in the usage line (and "INSTANCE" in the list of
+            # arguments, without the "..." of a variadic one): the name says it
+            vars(param)["make_metavar"] = lambda ctx=None, *, usage=False, u=usage, n=listed: (
+                u if usage else n
+            )
         param.metavar = metavar
     for sub in (_subcommands(command) or {}).values():
         tidy_metavars(sub)

@@ -63,9 +63,9 @@ def _leaves(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, .
 
 
 def _is_identifier(param: Any) -> bool:
-    """A name or id: typed ``str`` or ``list[str]`` (paths, numbers, flags and choices are not)."""
-    annotation = param.type_descriptor.annotation
-    return param.name not in NOT_IDENTIFIERS and (annotation is str or annotation == list[str])
+    """A name or id: typed ``str`` or ``list[str]`` (paths, numbers, flags and choices are not):
+    the plain string parameter type (``StringParamType``)."""
+    return param.name not in NOT_IDENTIFIERS and type(param.type).__name__ == "StringParamType"
 
 
 def _cases() -> list[tuple[tuple[str, ...], str]]:
