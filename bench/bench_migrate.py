@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from seqctl.db.connection import make_engine  # noqa: E402
 from seqctl.db.migrate import upgrade  # noqa: E402
 from seqctl.runtime.apply import apply_template  # noqa: E402
+from seqctl.runtime.context import runtime_context  # noqa: E402
 from seqctl.runtime.lookup import Organisation  # noqa: E402
 from seqctl.runtime.migrate_instances import apply_migration, plan_migration  # noqa: E402
 from seqctl.runtime.progression import advance  # noqa: E402
@@ -175,7 +176,7 @@ BASELINE = [
 
 def start(engine: Engine, template_id: str, names: list[str]) -> None:
     with engine.begin() as conn:
-        apply_template(conn, ORGANISATION, template_id, names)
+        apply_template(runtime_context(conn, ORGANISATION), template_id, names)
     with engine.begin() as conn:  # half of them complete step 1 (as the web app would),
         conn.execute(  # then `advance` moves them on, set-based
             text(
@@ -186,7 +187,7 @@ def start(engine: Engine, template_id: str, names: list[str]) -> None:
             ),
             {"t": template_id},
         )
-        advance(conn, ORG)
+        advance(runtime_context(conn, ORGANISATION))
 
 
 def count_statements(engine: Engine, template_id: str) -> tuple[int, float]:

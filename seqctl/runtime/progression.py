@@ -14,12 +14,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..errors import Conflict, NotFound, Refused
 from ..pg import Connection, tx
 from .activation import with_activated_at
-from .clock import begin_clock, delay_interval_sql
+from .clock import delay_interval_sql
 from .lookup import require_uuids
+
+if TYPE_CHECKING:
+    from .context import Context
 from .scheduling import Activated, scheduled_due_dates, write_due_dates
 
 ACTIVATE_NEXT = (
@@ -136,41 +140,20 @@ def activate_next(
     ]
 
 
-def complete_tasks(
-    conn: Connection,
-    org_id: str,
-    task_ids: Sequence[str],
-    *,
-    timezone: str = "UTC",
-    now: datetime | None = None,
-) -> list[TaskOutcome]:
+def complete_tasks(context: Context, task_ids: Sequence[str]) -> list[TaskOutcome]:
     """Complete the tasks and move their sequences on. Completing twice is a no-op."""
-    return _finish_tasks(conn, org_id, task_ids, skip=False, timezone=timezone, now=now)
+    return _finish_tasks(context, task_ids, skip=False)
 
 
-def skip_tasks(
-    conn: Connection,
-    org_id: str,
-    task_ids: Sequence[str],
-    *,
-    timezone: str = "UTC",
-    now: datetime | None = None,
-) -> list[TaskOutcome]:
+def skip_tasks(context: Context, task_ids: Sequence[str]) -> list[TaskOutcome]:
     """Skip (cancel) the tasks and move their sequences on. Skipping twice is a no-op."""
-    return _finish_tasks(conn, org_id, task_ids, skip=True, timezone=timezone, now=now)
+    return _finish_tasks(context, task_ids, skip=True)
 
 
-def _finish_tasks(
-    conn: Connection,
-    org_id: str,
-    task_ids: Sequence[str],
-    *,
-    skip: bool,
-    timezone: str,
-    now: datetime | None,
-) -> list[TaskOutcome]:
+def _finish_tasks(context: Context, task_ids: Sequence[str], *, skip: bool) -> list[TaskOutcome]:
+    conn, org_id = context.conn, context.org_id
     ids = require_uuids(task_ids, "task", conn=conn, org_id=org_id)
-    now = begin_clock(conn, timezone, now)
+    now = context.begin_clock()
     found: dict[str, str | None] = dict(
         tx(conn).rows(
             "SELECT id::text, sequence_instance_id::text FROM tasks "
@@ -251,18 +234,15 @@ def status_after(before: str, instance_id: str, moves: list[Move]) -> str:
     return before
 
 
-def advance(
-    conn: Connection,
-    org_id: str | None,
-    *,
-    timezone: str = "UTC",
-    now: datetime | None = None,
-) -> AdvanceReport:
-    """Reconcile: move on every active instance (of the organisation, or all with None)
-    whose active task was completed or cancelled by another client. Instances locked by a
-    concurrent run are skipped (that run moves them), so it is safe to run concurrently.
+def advance(context: Context) -> AdvanceReport:
+    """Reconcile: move on every active instance (of the context's organisation, or of all
+    with none) whose active task was completed or cancelled by another client. Instances
+    locked by a concurrent run are skipped (that run moves them), so it is safe to run
+    concurrently.
     """
-    now = begin_clock(conn, timezone, now)
+    conn = context.conn
+    org_id = context.organisation.id if context.organisation is not None else None
+    now = context.begin_clock()
     ids = list(
         tx(conn).scalars(
             "SELECT si.id::text FROM sequence_instances si WHERE si.status = 'active'"
