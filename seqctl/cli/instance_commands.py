@@ -415,12 +415,12 @@ app.add_typer(task_app, name="task")
 def _tasks(
     ctx: typer.Context,
     ids: list[str] | None,
-    skip: bool,
+    action: str,
     format: OutputFormat,
     current: tuple[str | None, str | None, str | None] = (None, None, None),
 ) -> int:
     from ..runtime.current_task import active_task
-    from ..runtime.progression import complete_tasks, skip_tasks
+    from ..runtime.progression import finish_tasks
     from . import instance_views as views
 
     instance, restaurant, template = current
@@ -446,14 +446,14 @@ def _tasks(
                     template=template,
                 )
             ]
-        outcomes = (skip_tasks if skip else complete_tasks)(context, ids)
+        outcomes = finish_tasks(context, ids, action)
     _emit(
         format, views.task_lines(outcomes, settings.zone), views.task_json(outcomes, settings.zone)
     )
     return 0
 
 
-def _task_command(action: str, skip: bool, help_text: str, examples: tuple[str, ...]) -> None:
+def _task_command(action: str, help_text: str, examples: tuple[str, ...]) -> None:
     """Registers ``seqctl task ACTION``: complete or skip tasks (``progression``)."""
 
     def command(
@@ -464,7 +464,7 @@ def _task_command(action: str, skip: bool, help_text: str, examples: tuple[str, 
         template: TemplateOfTask = None,
         format: FormatOption = OutputFormat.text,
     ) -> int:
-        return _tasks(ctx, tasks, skip, format, (instance, restaurant, template))
+        return _tasks(ctx, tasks, action, format, (instance, restaurant, template))
 
     command.__name__ = f"task_{action}"
     command.__doc__ = f"{help_text}\n\nExamples:\n\n" + "\n\n".join(
@@ -475,13 +475,11 @@ def _task_command(action: str, skip: bool, help_text: str, examples: tuple[str, 
 
 _task_command(
     "complete",
-    False,
     "Complete tasks; the next step of each sequence becomes active (after its delay).",
     ('--restaurant "Luigi\'s Trattoria"', "--instance 6cd7c592", "5d2c81aa 77aa0f3e"),
 )
 _task_command(
     "skip",
-    True,
     "Skip (cancel) tasks; the sequence moves on as if they were done.",
     ('--restaurant "Luigi\'s Trattoria" --template restaurant-onboarding', "5d2c81aa"),
 )

@@ -9,8 +9,10 @@ being threaded through every signature. Tests build one with :func:`runtime_cont
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from ..config import DEFAULT_TIMEZONE
 from ..pg import Connection
@@ -55,6 +57,24 @@ class Context:
     def begin_clock(self) -> datetime:
         """Set the transaction's time zone; the time the command runs at (see ``clock``)."""
         return begin_clock(self.conn, self.timezone, self.now)
+
+
+R = TypeVar("R")
+
+
+def action_of(
+    run: Callable[[Context, Sequence[str], str], R], action: str, name: str, summary: str
+) -> Callable[[Context, Sequence[str]], R]:
+    """``run(context, ids, action)`` as a function of its own (``name``, docstring
+    ``summary``): the lifecycle transitions and ``complete_tasks``/``skip_tasks``, each a
+    row of its module's table of actions."""
+
+    def bound(context: Context, ids: Sequence[str]) -> R:
+        return run(context, ids, action)
+
+    bound.__name__ = bound.__qualname__ = name
+    bound.__doc__ = summary
+    return bound
 
 
 def runtime_context(

@@ -12,17 +12,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
 
 from ..errors import NotFound, Refused
 from ..pg import tx
 from .clock import exact_interval_sql
+from .context import Context, action_of
 from .lookup import require_uuids
 from .progression import Move, activate_next, status_after
 from .scheduling import reschedule_active
-
-if TYPE_CHECKING:
-    from .context import Context
 
 
 @dataclass(frozen=True)
@@ -170,19 +167,8 @@ def transition(context: Context, instance_ids: Sequence[str], action: str) -> li
     ]
 
 
-class Action(Protocol):
-    def __call__(self, context: Context, instance_ids: Sequence[str]) -> list[Transition]: ...
-
-
-def _action(name: str) -> Action:
-    def run(context: Context, instance_ids: Sequence[str]) -> list[Transition]:
-        return transition(context, instance_ids, name)
-
-    run.__name__ = run.__qualname__ = name
-    run.__doc__ = RULES[name].summary
-    return run
-
-
 # resume: if the active task was completed or skipped while paused, the next step starts
 # now (its delay counted from the resume), as ``advance`` would do
-pause, resume, cancel, finish = (_action(name) for name in RULES)
+pause, resume, cancel, finish = (
+    action_of(transition, name, name, rule.summary) for name, rule in RULES.items()
+)

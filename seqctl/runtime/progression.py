@@ -14,16 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from ..errors import Conflict, NotFound, Refused
 from ..pg import Connection, tx
 from .activation import with_activated_at
 from .clock import delay_interval_sql
+from .context import Context, action_of
 from .lookup import require_uuids
-
-if TYPE_CHECKING:
-    from .context import Context
 from .scheduling import Activated, scheduled_due_dates, write_due_dates
 
 ACTIVATE_NEXT = (
@@ -140,17 +137,39 @@ def activate_next(
     ]
 
 
-def complete_tasks(context: Context, task_ids: Sequence[str]) -> list[TaskOutcome]:
-    """Complete the tasks and move their sequences on. Completing twice is a no-op."""
-    return _finish_tasks(context, task_ids, skip=False)
+@dataclass(frozen=True)
+class TaskRule:
+    """What completing or skipping does to a task."""
+
+    status: str  # the task's status after
+    stamp: str  # the column that records when
+    other: str  # the finished status it cannot be moved out of
+    result: str  # the outcome's result ("already_" + it when done before)
+    summary: str
 
 
-def skip_tasks(context: Context, task_ids: Sequence[str]) -> list[TaskOutcome]:
-    """Skip (cancel) the tasks and move their sequences on. Skipping twice is a no-op."""
-    return _finish_tasks(context, task_ids, skip=True)
+TASK_RULES = {
+    "complete": TaskRule(
+        "completed",
+        "completed_at",
+        "cancelled",
+        "completed",
+        "Complete the tasks and move their sequences on. Completing twice is a no-op.",
+    ),
+    "skip": TaskRule(
+        "cancelled",
+        "cancelled_at",
+        "completed",
+        "skipped",
+        "Skip (cancel) the tasks and move their sequences on. Skipping twice is a no-op.",
+    ),
+}
 
 
-def _finish_tasks(context: Context, task_ids: Sequence[str], *, skip: bool) -> list[TaskOutcome]:
+def finish_tasks(context: Context, task_ids: Sequence[str], action: str) -> list[TaskOutcome]:
+    """Complete or skip (cancel) the tasks (``action``: a key of ``TASK_RULES``) and move
+    their sequences on. Doing it twice is a no-op."""
+    rule = TASK_RULES[action]
     conn, org_id = context.conn, context.org_id
     ids = require_uuids(task_ids, "task", conn=conn, org_id=org_id)
     now = context.begin_clock()
@@ -196,35 +215,42 @@ def _finish_tasks(context: Context, task_ids: Sequence[str], *, skip: bool) -> l
             f"task {', '.join(moved)} changed while seqctl was working on it",
             hint="run the command again",
         )
-    done, other = ("cancelled", "completed") if skip else ("completed", "cancelled")
-    refused = [f"task {i} ({tasks[i].name!r}) is {other}" for i in ids if tasks[i].status == other]
+    refused = [
+        f"task {i} ({tasks[i].name!r}) is {rule.other}"
+        for i in ids
+        if tasks[i].status == rule.other
+    ]
     if refused:
         raise Refused(
-            "; ".join(refused)
-            + f"; only active or pending tasks can be {'skipped' if skip else 'completed'}",
+            "; ".join(refused) + f"; only active or pending tasks can be {rule.result}",
             hint="nothing was changed",
         )
     todo = [i for i in ids if tasks[i].status in ("active", "pending")]
     if todo:
-        stamp = "cancelled_at" if skip else "completed_at"
         tx(conn).execute(
-            f"UPDATE tasks SET status = :status, {stamp} = CAST(:now AS timestamptz) "
+            f"UPDATE tasks SET status = :status, {rule.stamp} = CAST(:now AS timestamptz) "
             "WHERE id = ANY(CAST(:ids AS uuid[]))",
-            {"status": done, "now": now, "ids": todo},
+            {"status": rule.status, "now": now, "ids": todo},
         )
     moves = activate_next(conn, sorted({tasks[i].instance_id for i in todo}), now=now)
-    result = "skipped" if skip else "completed"
     return [
         TaskOutcome(
             i,
             tasks[i].instance_id,
-            result if i in todo else f"already_{result}",
+            rule.result if i in todo else f"already_{rule.result}",
             tasks[i].name,
             status_after(instances[tasks[i].instance_id], tasks[i].instance_id, moves),
             [m for m in moves if m.instance_id == tasks[i].instance_id and i in todo],
         )
         for i in ids
     ]
+
+
+# the two actions by name, as the CLI's commands are called
+complete_tasks, skip_tasks = (
+    action_of(finish_tasks, action, f"{action}_tasks", rule.summary)
+    for action, rule in TASK_RULES.items()
+)
 
 
 def status_after(before: str, instance_id: str, moves: list[Move]) -> str:
