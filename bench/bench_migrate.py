@@ -28,8 +28,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchdb import DEFAULT_SERVER, temporary_database
-from sqlalchemy import Connection, Engine, event, text
+from benchdb import DEFAULT_SERVER, counted, temporary_database
+from sqlalchemy import Connection, Engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -191,19 +191,11 @@ def start(engine: Engine, template_id: str, names: list[str]) -> None:
 
 
 def count_statements(engine: Engine, template_id: str) -> tuple[int, float]:
-    seen = [0]
-
-    def count(*_: object) -> None:
-        seen[0] += 1
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with counted(engine) as seen:
         started = time.perf_counter()
         with engine.begin() as conn:
             apply_migration(conn, plan_migration(conn, ORGANISATION, template_id))
-        return seen[0], time.perf_counter() - started
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+        return len(seen), time.perf_counter() - started
 
 
 def pending(conn: Connection, template_id: str) -> list[tuple[str, str, int, str]]:
