@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from seqctl.db.connection import make_engine  # noqa: E402
 from seqctl.db.migrate import upgrade  # noqa: E402
 from seqctl.runtime.apply import apply_template  # noqa: E402
+from seqctl.runtime.context import runtime_context  # noqa: E402
 from seqctl.runtime.lookup import Organisation  # noqa: E402
 
 # the baseline's variables: the text columns its messages use (variable -> column)
@@ -293,7 +294,7 @@ def run(args: argparse.Namespace, url: str) -> int:
             def run_library(template_id: str) -> None:
                 with engine.begin() as conn:
                     report = apply_template(
-                        conn, Organisation(ORG, "Bench Foods"), template_id, names
+                        runtime_context(conn, Organisation(ORG, "Bench Foods")), template_id, names
                     )
                 assert report.count("started") == args.restaurants
 

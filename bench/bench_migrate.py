@@ -28,8 +28,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchdb import DEFAULT_SERVER, temporary_database
-from sqlalchemy import Connection, Engine, event, text
+from benchdb import DEFAULT_SERVER, counted, temporary_database
+from sqlalchemy import Connection, Engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from seqctl.db.connection import make_engine  # noqa: E402
 from seqctl.db.migrate import upgrade  # noqa: E402
 from seqctl.runtime.apply import apply_template  # noqa: E402
+from seqctl.runtime.context import runtime_context  # noqa: E402
 from seqctl.runtime.lookup import Organisation  # noqa: E402
 from seqctl.runtime.migrate_instances import apply_migration, plan_migration  # noqa: E402
 from seqctl.runtime.progression import advance  # noqa: E402
@@ -175,7 +176,7 @@ BASELINE = [
 
 def start(engine: Engine, template_id: str, names: list[str]) -> None:
     with engine.begin() as conn:
-        apply_template(conn, ORGANISATION, template_id, names)
+        apply_template(runtime_context(conn, ORGANISATION), template_id, names)
     with engine.begin() as conn:  # half of them complete step 1 (as the web app would),
         conn.execute(  # then `advance` moves them on, set-based
             text(
@@ -186,23 +187,15 @@ def start(engine: Engine, template_id: str, names: list[str]) -> None:
             ),
             {"t": template_id},
         )
-        advance(conn, ORG)
+        advance(runtime_context(conn, ORGANISATION))
 
 
 def count_statements(engine: Engine, template_id: str) -> tuple[int, float]:
-    seen = [0]
-
-    def count(*_: object) -> None:
-        seen[0] += 1
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with counted(engine) as seen:
         started = time.perf_counter()
         with engine.begin() as conn:
             apply_migration(conn, plan_migration(conn, ORGANISATION, template_id))
-        return seen[0], time.perf_counter() - started
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+        return len(seen), time.perf_counter() - started
 
 
 def pending(conn: Connection, template_id: str) -> list[tuple[str, str, int, str]]:

@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from benchdb import DEFAULT_SERVER, temporary_database
-from sqlalchemy import Connection, Engine, event, text
+from benchdb import DEFAULT_SERVER, counted, temporary_database
+from sqlalchemy import Connection, Engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -226,17 +226,8 @@ def server_cpu_reader(raw: psycopg.Connection[Any]) -> Callable[[], float | None
 
 
 def count_statements(engine: Engine, org: str) -> int:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with engine.begin() as conn:
-            build_report(conn, Organisation(org, "bench"))
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    with counted(engine) as statements, engine.begin() as conn:
+        build_report(conn, Organisation(org, "bench"))
     return len(statements)
 
 

@@ -37,9 +37,12 @@ sys.path.insert(0, str(ROOT))
 
 from seqctl.db.connection import make_engine  # noqa: E402
 from seqctl.db.migrate import upgrade  # noqa: E402
+from seqctl.runtime.context import runtime_context  # noqa: E402
+from seqctl.runtime.lookup import Organisation  # noqa: E402
 from seqctl.runtime.status import instance_detail, list_instances  # noqa: E402
 
 ORG = "0c000000-0000-0000-0000-000000000001"
+ORGANISATION = Organisation(ORG, "Status Bench")
 TARGET_RESTAURANT_MS = 50.0
 TARGET_ORGANISATION_MS = 1000.0
 
@@ -160,21 +163,26 @@ def run(args: argparse.Namespace, url: str) -> int:
         with engine.connect() as conn:
 
             def one_restaurant(i: int) -> None:
-                report = list_instances(conn, ORG, restaurant=f"Restaurant {1 + i * step}")
+                report = list_instances(
+                    runtime_context(conn, ORGANISATION), restaurant=f"Restaurant {1 + i * step}"
+                )
                 assert len(report.rows) == args.templates
                 conn.rollback()
 
             def detail(i: int) -> None:
-                assert len(instance_detail(conn, ORG, some[i]).steps) == args.steps
+                assert (
+                    len(instance_detail(runtime_context(conn, ORGANISATION), some[i]).steps)
+                    == args.steps
+                )
                 conn.rollback()
 
             def organisation(_: int) -> None:
-                report = list_instances(conn, ORG)
+                report = list_instances(runtime_context(conn, ORGANISATION))
                 assert report.total == instances
                 conn.rollback()
 
             def organisation_active(_: int) -> None:
-                list_instances(conn, ORG, status=["active"])
+                list_instances(runtime_context(conn, ORGANISATION), status=["active"])
                 conn.rollback()
 
             organisation(0)  # warm the cache once, as a server in use would be

@@ -31,8 +31,8 @@ from typing import Any
 
 import psycopg
 import yaml
-from benchdb import DEFAULT_SERVER, temporary_database
-from sqlalchemy import Engine, event, text
+from benchdb import DEFAULT_SERVER, counted, temporary_database
+from sqlalchemy import Engine, text
 
 from seqctl.db.connection import make_engine
 from seqctl.db.demo import load_demo
@@ -118,16 +118,8 @@ class Bench:
             raise SystemExit(f"seqctl sync failed: {done.stderr}")
 
     def statements(self, action: Callable[[], object]) -> int:
-        seen: list[Any] = []
-
-        def count(*args: Any) -> None:
-            seen.append(args[2])
-
-        event.listen(self.engine, "before_cursor_execute", count)
-        try:
+        with counted(self.engine) as seen:
             action()
-        finally:
-            event.remove(self.engine, "before_cursor_execute", count)
         return len(seen)
 
     def copy_baseline(self, templates: int, steps: int) -> float:

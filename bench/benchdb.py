@@ -5,9 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 DEFAULT_SERVER = os.environ.get(
     "SEQCTL_BENCH_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -47,3 +51,27 @@ def compile_seqctl(enabled: bool = True) -> None:
     import seqctl
 
     compileall.compile_dir(Path(seqctl.__file__).parent, quiet=1)
+
+
+@contextlib.contextmanager
+def counted(engine: Engine) -> Iterator[list[str]]:
+    """Every statement run inside the block, however seqctl runs it: through SQLAlchemy on
+    ``engine``, or through ``seqctl.pg`` (the run-time layer's psycopg path, issue 10)."""
+    from sqlalchemy import event
+
+    from seqctl.pg import observed
+
+    found: list[str] = []
+
+    def through_sqlalchemy(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        found.append(statement)
+
+    def through_psycopg(statement: str, _params: dict[str, Any]) -> None:
+        found.append(statement)
+
+    event.listen(engine, "before_cursor_execute", through_sqlalchemy)
+    try:
+        with observed(through_psycopg):
+            yield found
+    finally:
+        event.remove(engine, "before_cursor_execute", through_sqlalchemy)

@@ -34,6 +34,7 @@ from seqctl.db.demo import load_demo  # noqa: E402
 from seqctl.db.migrate import upgrade  # noqa: E402
 from seqctl.runtime import lifecycle, progression  # noqa: E402
 from seqctl.runtime.apply import apply_template  # noqa: E402
+from seqctl.runtime.context import runtime_context  # noqa: E402
 from seqctl.runtime.lookup import Organisation  # noqa: E402
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -78,12 +79,10 @@ def simulate(engine: Engine, now: datetime, restaurants: int = 36, seed: int = 7
         at = start + timedelta(hours=rng.uniform(0, 24 * 7 * 9.5))
         with engine.begin() as conn:
             report = apply_template(
-                conn,
-                organisation,
+                runtime_context(conn, organisation, now=at),
                 template,
                 [restaurant],
                 assign_to=USERS[number % 2],
-                now=at,
             )
         instance = report.outcomes[0].instance_id
         assert instance is not None
@@ -104,15 +103,15 @@ def simulate(engine: Engine, now: datetime, restaurants: int = 36, seed: int = 7
                     break
                 roll = rng.random()
                 if roll < 0.04:
-                    lifecycle.cancel(conn, organisation.id, [instance], now=at)
+                    lifecycle.cancel(runtime_context(conn, organisation, now=at), [instance])
                 elif roll < 0.06:
-                    lifecycle.pause(conn, organisation.id, [instance], now=at)
+                    lifecycle.pause(runtime_context(conn, organisation, now=at), [instance])
                 elif roll < 0.14:
-                    progression.skip_tasks(conn, organisation.id, [task], now=at)
+                    progression.skip_tasks(runtime_context(conn, organisation, now=at), [task])
                 elif roll < 0.24:
                     continue  # not done yet: may end up overdue
                 else:
-                    progression.complete_tasks(conn, organisation.id, [task], now=at)
+                    progression.complete_tasks(runtime_context(conn, organisation, now=at), [task])
 
 
 def screenshot(browser: str, page: Path, png: Path, width: int = 1200, height: int = 2600) -> None:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # the database layer loads only when a command runs (start-up
     from sqlalchemy import Connection as SAConnection
 
     from ..pg import Tx
-    from ..runtime.lookup import Organisation
+    from ..runtime.context import Context
 
 MAX_LIMIT = 2**63 - 1  # PostgreSQL's bigint: a larger LIMIT is a usage error, not SQL's
 PROGRESS_THRESHOLD = 20  # restaurants; fewer than this show no progress bar
@@ -94,32 +94,34 @@ class Status(StrEnum):
 
 
 @contextlib.contextmanager
-def _transaction(ctx: typer.Context) -> Iterator[tuple[Tx, Organisation]]:
+def _transaction(ctx: typer.Context, *, all_organisations: bool = False) -> Iterator[Context]:
     """One transaction on one psycopg connection (no SQLAlchemy; the migration check runs
-    on it too); with an acting user (--as-user), under row level security as them."""
-    from ..runtime.lookup import act_as_user, resolve_organisation
-
-    settings = state(ctx).settings
+    on it too), as the run-time context of the command: its organisation, acting user
+    (--as-user: under row level security as them), time zone and clock, resolved once."""
     with open_db(ctx, acting_user=True) as db, db.transaction() as conn:
-        if settings.user:
-            _user_id, org_ref = act_as_user(conn, settings.user, settings.org)
-            yield conn, resolve_organisation(conn, org_ref)
-        else:
-            yield conn, resolve_organisation(conn, settings.org)
+        yield _context(ctx, conn, all_organisations=all_organisations)
 
 
 @contextlib.contextmanager
-def _sa_transaction(ctx: typer.Context) -> Iterator[tuple[SAConnection, Organisation]]:
+def _sa_transaction(ctx: typer.Context) -> Iterator[tuple[SAConnection, Context]]:
     """:func:`_transaction` on an SQLAlchemy connection, for library calls that want one."""
+    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
+        yield conn, _context(ctx, conn)
+
+
+def _context(
+    ctx: typer.Context, conn: Tx | SAConnection, *, all_organisations: bool = False
+) -> Context:
+    from ..runtime.context import ActingUser, Context
     from ..runtime.lookup import act_as_user, resolve_organisation
 
     settings = state(ctx).settings
-    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
-        if settings.user:
-            _user_id, org_ref = act_as_user(conn, settings.user, settings.org)
-            yield conn, resolve_organisation(conn, org_ref)
-        else:
-            yield conn, resolve_organisation(conn, settings.org)
+    org_ref, user = settings.org, None
+    if settings.user:  # under row level security: only what that user may reach
+        user_id, org_ref = act_as_user(conn, settings.user, settings.org)
+        user = ActingUser(user_id, settings.user)
+    organisation = None if all_organisations else resolve_organisation(conn, org_ref)
+    return Context(conn, organisation, user, settings.timezone)
 
 
 def _emit(format: OutputFormat, lines: list[str], payload: dict[str, Any]) -> None:
@@ -228,17 +230,9 @@ def apply(
         and len(refs) > PROGRESS_THRESHOLD
     )
     try:
-        with _transaction(ctx) as (conn, org), _progress(show_bar) as progress:
+        with _transaction(ctx) as context, _progress(show_bar) as progress:
             report = apply_template(
-                conn,
-                org,
-                template,
-                refs,
-                assign_to=assign_to,
-                acting_user=settings.user,
-                timezone=settings.timezone,
-                dry_run=dry_run,
-                progress=progress,
+                context, template, refs, assign_to=assign_to, dry_run=dry_run, progress=progress
             )
     except UnknownRestaurants as error:
         if format is OutputFormat.json:
@@ -343,22 +337,18 @@ def status(
             raise UsageError(
                 "filters do not apply to a single instance", hint="give either INSTANCE or filters"
             )
-        with _transaction(ctx) as (conn, org):
-            detail = instance_detail(
-                conn, org.id, instance, timezone=settings.timezone, overdue_after=grace
-            )
+        with _transaction(ctx) as context:
+            detail = instance_detail(context, instance, overdue_after=grace)
         _emit(format, views.detail_lines(detail, zone), views.detail_json(detail, zone))
         return 0
-    with _transaction(ctx) as (conn, org):
+    with _transaction(ctx) as context:
         report = list_instances(
-            conn,
-            org.id,
+            context,
             restaurant=restaurant,
             template=template,
             status=[s.value for s in status or []],
             assigned_to=assigned_to,
             limit=limit or None,
-            timezone=settings.timezone,
             overdue_after=grace,
         )
     _emit(format, views.status_lines(report, zone), views.status_json(report, zone))
@@ -374,8 +364,8 @@ def _lifecycle(ctx: typer.Context, action: str, ids: list[str], format: OutputFo
     from . import instance_views as views
 
     settings = state(ctx).settings
-    with _transaction(ctx) as (conn, org):
-        result = transition(conn, org.id, ids, action, timezone=settings.timezone)
+    with _transaction(ctx) as context:
+        result = transition(context, ids, action)
     _emit(
         format,
         views.transition_lines(result, settings.zone),
@@ -425,12 +415,12 @@ app.add_typer(task_app, name="task")
 def _tasks(
     ctx: typer.Context,
     ids: list[str] | None,
-    skip: bool,
+    action: str,
     format: OutputFormat,
     current: tuple[str | None, str | None, str | None] = (None, None, None),
 ) -> int:
     from ..runtime.current_task import active_task
-    from ..runtime.progression import complete_tasks, skip_tasks
+    from ..runtime.progression import finish_tasks
     from . import instance_views as views
 
     instance, restaurant, template = current
@@ -445,23 +435,25 @@ def _tasks(
             hint="give task ids, or --instance ID, or --restaurant NAME [--template T]",
         )
     settings = state(ctx).settings
-    with _transaction(ctx) as (conn, org):
+    with _transaction(ctx) as context:
         if not ids:
             ids = [
                 active_task(
-                    conn, org.id, instance=instance, restaurant=restaurant, template=template
+                    context.conn,
+                    context.org_id,
+                    instance=instance,
+                    restaurant=restaurant,
+                    template=template,
                 )
             ]
-        outcomes = (skip_tasks if skip else complete_tasks)(
-            conn, org.id, ids, timezone=settings.timezone
-        )
+        outcomes = finish_tasks(context, ids, action)
     _emit(
         format, views.task_lines(outcomes, settings.zone), views.task_json(outcomes, settings.zone)
     )
     return 0
 
 
-def _task_command(action: str, skip: bool, help_text: str, examples: tuple[str, ...]) -> None:
+def _task_command(action: str, help_text: str, examples: tuple[str, ...]) -> None:
     """Registers ``seqctl task ACTION``: complete or skip tasks (``progression``)."""
 
     def command(
@@ -472,7 +464,7 @@ def _task_command(action: str, skip: bool, help_text: str, examples: tuple[str, 
         template: TemplateOfTask = None,
         format: FormatOption = OutputFormat.text,
     ) -> int:
-        return _tasks(ctx, tasks, skip, format, (instance, restaurant, template))
+        return _tasks(ctx, tasks, action, format, (instance, restaurant, template))
 
     command.__name__ = f"task_{action}"
     command.__doc__ = f"{help_text}\n\nExamples:\n\n" + "\n\n".join(
@@ -483,13 +475,11 @@ def _task_command(action: str, skip: bool, help_text: str, examples: tuple[str, 
 
 _task_command(
     "complete",
-    False,
     "Complete tasks; the next step of each sequence becomes active (after its delay).",
     ('--restaurant "Luigi\'s Trattoria"', "--instance 6cd7c592", "5d2c81aa 77aa0f3e"),
 )
 _task_command(
     "skip",
-    True,
     "Skip (cancel) tasks; the sequence moves on as if they were done.",
     ('--restaurant "Luigi\'s Trattoria" --template restaurant-onboarding', "5d2c81aa"),
 )
@@ -512,17 +502,12 @@ def advance(
 
       seqctl advance --all-organisations
     """
-    from ..runtime.lookup import act_as_user, resolve_organisation
     from ..runtime.progression import advance as reconcile
     from . import instance_views as views
 
     settings = state(ctx).settings
-    with open_db(ctx, acting_user=True) as db, db.transaction() as conn:
-        org_ref = settings.org
-        if settings.user:  # under row level security: only what that user may reach
-            _user_id, org_ref = act_as_user(conn, settings.user, settings.org)
-        org_id = None if all_organisations else resolve_organisation(conn, org_ref).id
-        report = reconcile(conn, org_id, timezone=settings.timezone)
+    with _transaction(ctx, all_organisations=all_organisations) as context:
+        report = reconcile(context)
     _emit(
         format,
         views.advance_lines(report, settings.zone),

@@ -39,13 +39,15 @@ def restaurants(
 
       seqctl restaurants luigi
     """
+    from ..pg import tx
     from ..runtime.listings import list_restaurants
     from .instance_views import table
 
-    with _transaction(ctx) as (conn, org):
+    with _transaction(ctx) as context:
+        conn, org = context.conn, context.org
         rows = list_restaurants(conn, org.id, search)
         if not rows and search:
-            names = conn.scalars(
+            names = tx(conn).scalars(
                 "SELECT name FROM restaurants WHERE organisation_id = CAST(:o AS uuid)",
                 {"o": org.id},
             )
@@ -78,7 +80,8 @@ def templates(ctx: typer.Context, format: FormatOption = OutputFormat.text) -> i
     from ..runtime.listings import list_templates
     from .instance_views import table
 
-    with _transaction(ctx) as (conn, org):
+    with _transaction(ctx) as context:
+        conn, org = context.conn, context.org
         rows = list_templates(conn, org.id)
     if format is OutputFormat.json:
         emit_json({"templates": [asdict(r) for r in rows]})
@@ -120,7 +123,8 @@ def users(ctx: typer.Context, format: FormatOption = OutputFormat.text) -> int:
     from ..runtime.listings import list_users
     from .instance_views import table
 
-    with _transaction(ctx) as (conn, org):
+    with _transaction(ctx) as context:
+        conn, org = context.conn, context.org
         rows = list_users(conn, org.id)
     if format is OutputFormat.json:
         emit_json({"users": [asdict(r) for r in rows]})

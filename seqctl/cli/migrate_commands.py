@@ -89,15 +89,15 @@ def migrate(
             "--restaurant and --instance cannot be combined", hint="use one or the other"
         )
     settings = state(ctx).settings
-    with _sa_transaction(ctx) as (conn, org):
+    with _sa_transaction(ctx) as (conn, context):
         migration = plan_migration(
             conn,
-            org,
+            context.org,
             template,
             restaurants=restaurant or (),
             instances=instance or (),
             reschedule=reschedule,
-            timezone=settings.timezone,
+            timezone=context.timezone,
             lock=not dry_run,
         )
         apply = not dry_run and bool(migration.instances)

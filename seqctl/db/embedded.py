@@ -24,6 +24,7 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import warnings
@@ -287,6 +288,12 @@ class EmbeddedServer:
             )
 
     def _status_running(self) -> bool:
+        """Whether the server runs: read from its ``postmaster.pid`` where that is certain
+        (no process to start, as ``pg_ctl status`` would be on every command), else
+        ``pg_ctl status``."""
+        known = _postmaster_answers(self.pgdata)
+        if known is not None:
+            return known
         result = self._run("pg_ctl", "-D", str(self.pgdata), "status", check=False)
         return result.returncode == 0
 
@@ -318,6 +325,34 @@ class EmbeddedServer:
                 hint=f"see {log}; remove {self.home} to start afresh (this deletes its data)",
             )
         return result
+
+
+def _postmaster_answers(pgdata: Path) -> bool | None:
+    """From ``pgdata/postmaster.pid``: False with no such file or a dead process (as
+    ``pg_ctl status`` decides), True when its process lives and its socket accepts a
+    connection; None where that is not certain (the file unreadable, e.g. owned by the
+    server's system user, half written, or the socket not answering yet)."""
+    try:
+        lines = pgdata.joinpath("postmaster.pid").read_text().splitlines()
+    except FileNotFoundError:
+        return False
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:  # lines: pid, data directory, start time, port, socket directory, ...
+        pid, port, socket_dir = int(lines[0]), int(lines[3]), lines[4].strip()
+    except (IndexError, ValueError):
+        return None
+    if pid <= 0 or not socket_dir:
+        return None
+    if not _pid_alive(pid):
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(os.path.join(socket_dir, f".s.PGSQL.{port}"))
+        except OSError:
+            return None
+    return True
 
 
 def _pid_alive(pid: int) -> bool:

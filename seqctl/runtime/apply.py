@@ -28,7 +28,8 @@ from ..templates.rendering import (
     variable_values,
 )
 from .activation import with_activated_at
-from .clock import begin_clock, delay_interval_sql, local_date
+from .clock import delay_interval_sql, local_date
+from .context import Context
 from .lookup import (
     Organisation,
     Template,
@@ -120,21 +121,19 @@ class UnknownRestaurants(InvalidInput):
 
 
 def apply_template(
-    conn: Connection,
-    organisation: Organisation,
+    context: Context,
     template_ref: str,
     restaurant_refs: Sequence[str],
     *,
     assign_to: str | None = None,
-    acting_user: str | None = None,
-    timezone: str = "UTC",
     dry_run: bool = False,
-    now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> ApplyReport:
-    """Start the template for the restaurants; ``assign_to``/``acting_user``: email or UUID."""
-    now = begin_clock(conn, timezone, now)
+    """Start the template for the restaurants; ``assign_to``: email or UUID (default: the
+    restaurant's sales rep, else the context's acting user)."""
+    conn, organisation, timezone = context.conn, context.org, context.timezone
+    now = context.begin_clock()
     template = resolve_template(conn, organisation.id, template_ref)
     if not template.is_active:
         raise Refused(
@@ -161,7 +160,7 @@ def apply_template(
                 for m in matches
             ]
         )
-    acting = resolve_user(conn, acting_user, org_id=organisation.id) if acting_user else None
+    acting = context.user.id if context.user is not None else None
     explicit = resolve_user(conn, assign_to, org_id=organisation.id) if assign_to else None
     default = explicit or acting  # the restaurant's sales rep comes first, when a member
     if default is not None:  # an assignee must be a member of the organisation (spec §7)
@@ -170,8 +169,8 @@ def apply_template(
             default,
             organisation,
             f"--assign-to {assign_to!r}"
-            if assign_to
-            else f"the acting user {acting_user!r} (the default assignee)",
+            if assign_to or context.user is None
+            else f"the acting user {context.user.ref!r} (the default assignee)",
         )
     refs: dict[str, str] = {}  # restaurant id -> the first reference naming it
     rows: list[dict[str, Any]] = []

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
 
 from ..errors import NotFound, Refused
-from ..pg import Connection, tx
-from .clock import begin_clock, exact_interval_sql
+from ..pg import tx
+from .clock import exact_interval_sql
+from .context import Context, action_of
 from .lookup import require_uuids
 from .progression import Move, activate_next, status_after
 from .scheduling import reschedule_active
@@ -112,18 +111,11 @@ class Transition:
     moves: list[Move] = field(default_factory=list)
 
 
-def transition(
-    conn: Connection,
-    org_id: str,
-    instance_ids: Sequence[str],
-    action: str,
-    *,
-    timezone: str = "UTC",
-    now: datetime | None = None,
-) -> list[Transition]:
+def transition(context: Context, instance_ids: Sequence[str], action: str) -> list[Transition]:
     rule = RULES[action]
+    conn, org_id = context.conn, context.org_id
     ids = require_uuids(instance_ids, "instance", conn=conn, org_id=org_id)
-    now = begin_clock(conn, timezone, now)
+    now = context.begin_clock()
     rows = {
         r.id: r
         for r in tx(conn).rows(
@@ -175,34 +167,8 @@ def transition(
     ]
 
 
-class Action(Protocol):
-    def __call__(
-        self,
-        conn: Connection,
-        org_id: str,
-        instance_ids: Sequence[str],
-        *,
-        timezone: str = "UTC",
-        now: datetime | None = None,
-    ) -> list[Transition]: ...
-
-
-def _action(name: str) -> Action:
-    def run(
-        conn: Connection,
-        org_id: str,
-        instance_ids: Sequence[str],
-        *,
-        timezone: str = "UTC",
-        now: datetime | None = None,
-    ) -> list[Transition]:
-        return transition(conn, org_id, instance_ids, name, timezone=timezone, now=now)
-
-    run.__name__ = run.__qualname__ = name
-    run.__doc__ = RULES[name].summary
-    return run
-
-
 # resume: if the active task was completed or skipped while paused, the next step starts
 # now (its delay counted from the resume), as ``advance`` would do
-pause, resume, cancel, finish = (_action(name) for name in RULES)
+pause, resume, cancel, finish = (
+    action_of(transition, name, name, rule.summary) for name, rule in RULES.items()
+)

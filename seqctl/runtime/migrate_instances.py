@@ -34,6 +34,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from ..config import DEFAULT_TIMEZONE
+from ..templates.spec import FieldChange
 from .lookup import Organisation
 from .migrate_dates import add_delay, sub_delay
 from .migrate_model import (
@@ -47,7 +49,6 @@ from .migrate_model import (
     REMOVED,
     RUNNING,
     DueChange,
-    FieldChange,
     InstanceMigration,
     Migration,
     MigrationResult,
@@ -93,7 +94,7 @@ def migrate_instances(
     restaurants: Sequence[str] = (),
     instances: Sequence[str] = (),
     reschedule: bool = False,
-    timezone: str = "UTC",
+    timezone: str = DEFAULT_TIMEZONE,
     now: datetime | None = None,
     acting_user: str | None = None,
 ) -> Migration:

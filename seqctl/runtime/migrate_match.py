@@ -14,8 +14,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from .migrate_model import COMPARED, FieldChange
-from .steps import Step
+from ..templates.spec import FieldChange
+from .migrate_model import COMPARED
+from .steps import TASK_COLUMNS, Step, task_columns
 
 
 @dataclass
@@ -102,26 +103,12 @@ def task_fields(
     """How ``task`` differs from ``step``, field by field; ``schedule``: the schedule the
     step's tasks record now (None: unscheduled)."""
     old: dict[str, Any] = {
-        "name": task.name,
-        "description": task.description,
-        "type": task.type,
-        "priority": task.priority,
-        "task_template_id": task.task_template_id,
-        "message_template_id": task.message_template_id,
-        "message": task.message,
-        "subject_line": task.subject_line,
+        **{column: getattr(task, column) for column in TASK_COLUMNS},
         "delay": _delay_text(task.delay),
         "schedule": task.schedule,
     }
     new: dict[str, Any] = {
-        "name": step.name,
-        "description": step.description,
-        "type": step.type,
-        "priority": step.priority,
-        "task_template_id": step.task_template_id,
-        "message_template_id": step.message_template_id,
-        "message": step.message,
-        "subject_line": step.subject,
+        **task_columns(step),
         "delay": _delay_text((step.delay_value, step.delay_unit)),
         "schedule": dict(schedule) if schedule is not None else None,
     }

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from ..templates.spec import FieldChange
 from .lookup import Organisation, Template
-from .steps import Step
+from .steps import TASK_COLUMNS, Step
 
 RUNNING = ("active", "paused")
 HISTORY = ("completed", "cancelled")
@@ -30,25 +31,7 @@ REMOVED = "removed"  # the step is gone: its pending or active task is cancelled
 PASSED = "passed"  # a step before the position the instance never ran: not added
 
 # the fields of a task compared with its step ("schedule": the schedule it records, §10)
-COMPARED = (
-    "name",
-    "description",
-    "type",
-    "priority",
-    "task_template_id",
-    "message_template_id",
-    "message",
-    "subject_line",
-    "delay",
-    "schedule",
-)
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    field: str
-    old: Any
-    new: Any
+COMPARED = (*TASK_COLUMNS, "delay", "schedule")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..config import DEFAULT_TIMEZONE
 from ..db.crm_columns import crm_columns
 from ..db.versions import SEQCTL_KEY, version_of
 from ..errors import Conflict, NotFound, Refused
@@ -45,7 +46,7 @@ def plan_migration(
     restaurants: Sequence[str] = (),
     instances: Sequence[str] = (),
     reschedule: bool = False,
-    timezone: str = "UTC",
+    timezone: str = DEFAULT_TIMEZONE,
     now: datetime | None = None,
     lock: bool = True,
     steps: list[Step] | None = None,

@@ -9,7 +9,6 @@ in full. Instances with the same key migrate alike (``migrate_shape``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from ..templates.spec import content_digest
 from .migrate_match import Task
 
 LOCK_TEMPLATE = text(
@@ -189,8 +189,7 @@ def read_tasks(
 def state_digest(rows: Sequence[InstanceRow]) -> str:
     """A hash of the running instances and their tasks (statuses, positions, contents): a
     saved plan that migrates them is stale when it changed (an instance progressed)."""
-    text_ = "\n".join(f"{r.id} {r.status} {r.state}" for r in sorted(rows, key=lambda r: r.id))
-    return "sha256:" + hashlib.sha256(text_.encode()).hexdigest()
+    return content_digest([[r.id, r.status, r.state] for r in sorted(rows, key=lambda r: r.id)])
 
 
 def template_metadata(conn: Connection, template_id: str, org_id: str, *, lock: bool) -> Any:

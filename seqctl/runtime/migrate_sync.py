@@ -15,7 +15,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, text
 
+from ..config import DEFAULT_TIMEZONE
 from ..errors import Conflict
+from ..vocabulary import DEFAULT_DELAY_UNIT, DEFAULT_DELAY_VALUE, DEFAULT_PRIORITY
 from .lookup import Organisation, resolve_template
 from .migrate_model import Migration
 from .migrate_plan import plan_migration
@@ -103,12 +105,12 @@ def planned_steps(
                 str(row["name"]),
                 row.get("description"),
                 str(row["type"]),
-                str(row.get("priority") or "medium"),
+                str(row.get("priority") or DEFAULT_PRIORITY),
                 row.get("task_template_id"),
                 row.get("message_template_id"),
                 message,
-                int(row.get("delay_value") or 0),
-                str(row.get("delay_unit") or "days"),
+                int(row.get("delay_value") or DEFAULT_DELAY_VALUE),
+                str(row.get("delay_unit") or DEFAULT_DELAY_UNIT),
                 subject,
                 _hours(row.get("metadata")),
             )  # fmt: skip
@@ -136,7 +138,7 @@ def preview_sync_migration(
     step_changes: Sequence[Any],
     version: int | None,
     *,
-    timezone: str = "UTC",
+    timezone: str = DEFAULT_TIMEZONE,
     metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What a sync with ``running_instances: migrate`` will do to the template's running
@@ -156,7 +158,7 @@ def migrate_after_sync(
     changes: Sequence[Planned],
     *,
     acting_user: str | None = None,
-    timezone: str = "UTC",
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> list[Migration]:
     """Migrate the running instances of the templates a sync just changed (in the sync's
     transaction: any failure rolls the whole sync back). A change made from a saved plan

@@ -32,7 +32,7 @@ from ..errors import Conflict
 from .lookup import resolve_user
 from .migrate_model import Migration, MigrationResult, Shape, TaskInsert, TaskWrite
 from .migrate_render import Renderer
-from .steps import Step
+from .steps import TASK_COLUMNS, Step, task_columns
 
 PLAN_RECORD = (
     "p(n int, expected text, status text, rewrite boolean, name text, description text,"
@@ -73,14 +73,7 @@ def _texts(with_subject: bool) -> str:
 def _update_tasks(with_subject: bool) -> Any:
     rewrite = "".join(
         f" {c} = CASE WHEN p.rewrite THEN p.{c} ELSE t.{c} END,"
-        for c in (
-            "name",
-            "description",
-            "type",
-            "priority",
-            "task_template_id",
-            "message_template_id",
-        )
+        for c in TASK_COLUMNS[: TASK_COLUMNS.index("message")]  # the texts: _texts()
     )
     return text(
         "UPDATE tasks t SET status = p.status,"
@@ -148,15 +141,8 @@ RECORD_VERSION = text(
 def _step_row(migration: Migration, step: Step, renderer: Renderer) -> dict[str, Any]:
     message_rendered, subject_rendered = renderer.shared(step)
     return {
-        "name": step.name,
-        "description": step.description,
-        "type": step.type,
-        "priority": step.priority,
-        "task_template_id": step.task_template_id,
-        "message_template_id": step.message_template_id,
-        "message": step.message,
+        **task_columns(step),
         "message_rendered": message_rendered,
-        "subject_line": step.subject,
         "subject_line_rendered": subject_rendered,
         "step_order": step.position,
         "patch": {

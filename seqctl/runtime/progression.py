@@ -18,7 +18,8 @@ from datetime import datetime
 from ..errors import Conflict, NotFound, Refused
 from ..pg import Connection, tx
 from .activation import with_activated_at
-from .clock import begin_clock, delay_interval_sql
+from .clock import delay_interval_sql
+from .context import Context, action_of
 from .lookup import require_uuids
 from .scheduling import Activated, scheduled_due_dates, write_due_dates
 
@@ -136,41 +137,42 @@ def activate_next(
     ]
 
 
-def complete_tasks(
-    conn: Connection,
-    org_id: str,
-    task_ids: Sequence[str],
-    *,
-    timezone: str = "UTC",
-    now: datetime | None = None,
-) -> list[TaskOutcome]:
-    """Complete the tasks and move their sequences on. Completing twice is a no-op."""
-    return _finish_tasks(conn, org_id, task_ids, skip=False, timezone=timezone, now=now)
+@dataclass(frozen=True)
+class TaskRule:
+    """What completing or skipping does to a task."""
+
+    status: str  # the task's status after
+    stamp: str  # the column that records when
+    other: str  # the finished status it cannot be moved out of
+    result: str  # the outcome's result ("already_" + it when done before)
+    summary: str
 
 
-def skip_tasks(
-    conn: Connection,
-    org_id: str,
-    task_ids: Sequence[str],
-    *,
-    timezone: str = "UTC",
-    now: datetime | None = None,
-) -> list[TaskOutcome]:
-    """Skip (cancel) the tasks and move their sequences on. Skipping twice is a no-op."""
-    return _finish_tasks(conn, org_id, task_ids, skip=True, timezone=timezone, now=now)
+TASK_RULES = {
+    "complete": TaskRule(
+        "completed",
+        "completed_at",
+        "cancelled",
+        "completed",
+        "Complete the tasks and move their sequences on. Completing twice is a no-op.",
+    ),
+    "skip": TaskRule(
+        "cancelled",
+        "cancelled_at",
+        "completed",
+        "skipped",
+        "Skip (cancel) the tasks and move their sequences on. Skipping twice is a no-op.",
+    ),
+}
 
 
-def _finish_tasks(
-    conn: Connection,
-    org_id: str,
-    task_ids: Sequence[str],
-    *,
-    skip: bool,
-    timezone: str,
-    now: datetime | None,
-) -> list[TaskOutcome]:
+def finish_tasks(context: Context, task_ids: Sequence[str], action: str) -> list[TaskOutcome]:
+    """Complete or skip (cancel) the tasks (``action``: a key of ``TASK_RULES``) and move
+    their sequences on. Doing it twice is a no-op."""
+    rule = TASK_RULES[action]
+    conn, org_id = context.conn, context.org_id
     ids = require_uuids(task_ids, "task", conn=conn, org_id=org_id)
-    now = begin_clock(conn, timezone, now)
+    now = context.begin_clock()
     found: dict[str, str | None] = dict(
         tx(conn).rows(
             "SELECT id::text, sequence_instance_id::text FROM tasks "
@@ -213,35 +215,42 @@ def _finish_tasks(
             f"task {', '.join(moved)} changed while seqctl was working on it",
             hint="run the command again",
         )
-    done, other = ("cancelled", "completed") if skip else ("completed", "cancelled")
-    refused = [f"task {i} ({tasks[i].name!r}) is {other}" for i in ids if tasks[i].status == other]
+    refused = [
+        f"task {i} ({tasks[i].name!r}) is {rule.other}"
+        for i in ids
+        if tasks[i].status == rule.other
+    ]
     if refused:
         raise Refused(
-            "; ".join(refused)
-            + f"; only active or pending tasks can be {'skipped' if skip else 'completed'}",
+            "; ".join(refused) + f"; only active or pending tasks can be {rule.result}",
             hint="nothing was changed",
         )
     todo = [i for i in ids if tasks[i].status in ("active", "pending")]
     if todo:
-        stamp = "cancelled_at" if skip else "completed_at"
         tx(conn).execute(
-            f"UPDATE tasks SET status = :status, {stamp} = CAST(:now AS timestamptz) "
+            f"UPDATE tasks SET status = :status, {rule.stamp} = CAST(:now AS timestamptz) "
             "WHERE id = ANY(CAST(:ids AS uuid[]))",
-            {"status": done, "now": now, "ids": todo},
+            {"status": rule.status, "now": now, "ids": todo},
         )
     moves = activate_next(conn, sorted({tasks[i].instance_id for i in todo}), now=now)
-    result = "skipped" if skip else "completed"
     return [
         TaskOutcome(
             i,
             tasks[i].instance_id,
-            result if i in todo else f"already_{result}",
+            rule.result if i in todo else f"already_{rule.result}",
             tasks[i].name,
             status_after(instances[tasks[i].instance_id], tasks[i].instance_id, moves),
             [m for m in moves if m.instance_id == tasks[i].instance_id and i in todo],
         )
         for i in ids
     ]
+
+
+# the two actions by name, as the CLI's commands are called
+complete_tasks, skip_tasks = (
+    action_of(finish_tasks, action, f"{action}_tasks", rule.summary)
+    for action, rule in TASK_RULES.items()
+)
 
 
 def status_after(before: str, instance_id: str, moves: list[Move]) -> str:
@@ -251,18 +260,15 @@ def status_after(before: str, instance_id: str, moves: list[Move]) -> str:
     return before
 
 
-def advance(
-    conn: Connection,
-    org_id: str | None,
-    *,
-    timezone: str = "UTC",
-    now: datetime | None = None,
-) -> AdvanceReport:
-    """Reconcile: move on every active instance (of the organisation, or all with None)
-    whose active task was completed or cancelled by another client. Instances locked by a
-    concurrent run are skipped (that run moves them), so it is safe to run concurrently.
+def advance(context: Context) -> AdvanceReport:
+    """Reconcile: move on every active instance (of the context's organisation, or of all
+    with none) whose active task was completed or cancelled by another client. Instances
+    locked by a concurrent run are skipped (that run moves them), so it is safe to run
+    concurrently.
     """
-    now = begin_clock(conn, timezone, now)
+    conn = context.conn
+    org_id = context.organisation.id if context.organisation is not None else None
+    now = context.begin_clock()
     ids = list(
         tx(conn).scalars(
             "SELECT si.id::text FROM sequence_instances si WHERE si.status = 'active'"

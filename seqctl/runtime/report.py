@@ -42,6 +42,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from ..config import DEFAULT_TIMEZONE
 from ..db.crm_columns import PROFILE_NAME, crm_columns
 from ..errors import UsageError
 from .clock import begin_clock, local_date
@@ -315,7 +316,7 @@ def build_report(
     since: date | None = None,
     until: date | None = None,
     assigned_to: str | None = None,
-    timezone: str = "UTC",
+    timezone: str = DEFAULT_TIMEZONE,
     now: datetime | None = None,
     overdue_after: timedelta = OVERDUE_AFTER,
 ) -> Report:

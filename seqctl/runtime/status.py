@@ -18,7 +18,7 @@ from psycopg import sql
 from ..db.versions import template_version_sql
 from ..errors import NotFound
 from ..pg import Connection, named, tx
-from .clock import begin_clock
+from .context import Context
 from .lookup import require_uuids, resolve_template, resolve_user, restaurant_ids
 
 _VERSION = sql.SQL(template_version_sql("st"))
@@ -177,20 +177,18 @@ def _jit_off(conn: Connection) -> None:
 
 
 def list_instances(
-    conn: Connection,
-    org_id: str,
+    context: Context,
     *,
     restaurant: str | None = None,
     template: str | None = None,
     status: Sequence[str] = (),
     assigned_to: str | None = None,
     limit: int | None = DEFAULT_LIMIT,
-    timezone: str = "UTC",
-    now: datetime | None = None,
     overdue_after: timedelta = DEFAULT_OVERDUE_AFTER,
 ) -> StatusReport:
     """The organisation's instances, filtered, in next-due order (at most ``limit``)."""
-    now = begin_clock(conn, timezone, now)
+    conn, org_id = context.conn, context.org_id
+    now = context.begin_clock()
     where = [_condition("si.organisation_id = CAST(:org AS uuid)")]
     params: dict[str, Any] = {"org": org_id, "now": now, "grace": overdue_after}
     if restaurant is not None:
@@ -223,17 +221,15 @@ def list_instances(
 
 
 def instance_detail(
-    conn: Connection,
-    org_id: str,
+    context: Context,
     instance_id: str,
     *,
-    timezone: str = "UTC",
-    now: datetime | None = None,
     overdue_after: timedelta = DEFAULT_OVERDUE_AFTER,
 ) -> InstanceDetail:
     """One instance with its step timeline (tasks in step order)."""
+    conn, org_id = context.conn, context.org_id
     (iid,) = require_uuids([instance_id], "instance", conn=conn, org_id=org_id)
-    now = begin_clock(conn, timezone, now)
+    now = context.begin_clock()
     page = _PAGE.format(
         where=_condition("si.organisation_id = CAST(:org AS uuid) AND si.id = CAST(:id AS uuid)"),
         limit=sql.SQL(""),

@@ -46,6 +46,27 @@ class Step:
         return compile_message(self.message) if self.message is not None else None
 
 
+# the task columns a step's content sets, named as on ``tasks`` (the one list of them)
+TASK_COLUMNS = (
+    "name",
+    "description",
+    "type",
+    "priority",
+    "task_template_id",
+    "message_template_id",
+    "message",
+    "subject_line",
+)
+
+
+def task_columns(step: Step) -> dict[str, Any]:
+    """:data:`TASK_COLUMNS` -> the step's values (its subject is ``subject_line``)."""
+    return {
+        column: step.subject if column == "subject_line" else getattr(step, column)
+        for column in TASK_COLUMNS
+    }
+
+
 def load_steps(conn: Connection, template: Template, org: Organisation) -> list[Step]:
     """The template's steps in order, with each task's message and subject as the
     application chooses them (§4): message = the message template's content, else the

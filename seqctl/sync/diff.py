@@ -23,7 +23,7 @@ from ..templates.schedule_format import (
     step_metadata,
     stored_schedule,
 )
-from ..templates.spec import Location, TemplateSpec
+from ..templates.spec import FieldChange, Location, TemplateSpec
 from .actual import (
     SEQCTL_KEY,
     STEP_FIELDS,
@@ -36,7 +36,6 @@ from .actual import (
     user_metadata,
 )
 from .plan import (
-    FieldChange,
     Impact,
     Plan,
     PlanOptions,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
-from ..templates.spec import Location, Organisation
+from ..templates.spec import FieldChange, Location, Organisation
 
 FORMAT_VERSION = "1"
 
@@ -60,13 +60,6 @@ class StepRow(StepFields):
     """A step's desired row in a plan: its content and its position (1..N)."""
 
     step_order: int
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    field: str
-    old: Any
-    new: Any
 
 
 @dataclass(frozen=True)

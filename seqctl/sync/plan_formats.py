@@ -15,7 +15,8 @@ from typing import Any
 from ..ids import parse_uuid
 from ..inert import inert
 from ..short_ids import short
-from .plan import FieldChange, Plan, StepChange, TemplateChange, plan_to_document
+from ..templates.spec import FieldChange
+from .plan import Plan, StepChange, TemplateChange, plan_to_document
 
 Renderer = Callable[[Plan, bool, bool], str]  # (plan, applied, colour) -> text
 

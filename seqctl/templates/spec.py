@@ -130,6 +130,15 @@ class TemplateSpec:
         return Location(self.source, 1, 1)
 
 
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of a template, step or task: its value before and after (sync and migrate)."""
+
+    field: str
+    old: Any
+    new: Any
+
+
 def canonical_json(data: Any) -> str:
     """The one canonical JSON text of seqctl's digests and signatures: sorted keys, no
     spaces, UTF-8 as is; a ``Decimal`` (a jsonb number read back) tagged so that no string

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 from seqctl.runtime.lifecycle import pause
 from seqctl.runtime.progression import complete_tasks
 
+from ..db.sequences_helpers import runtime_context
 from .sync_helpers import Run, step, write_template
 
 RESTAURANTS = ["Luigi's Trattoria", "Sakura Sushi Bar", "El Fogón", "Spice Route"]
@@ -52,12 +53,12 @@ def advance(engine: Engine, org: str, instance_id: str, completed: int) -> None:
                 ),
                 {"i": instance_id},
             ).scalar_one()
-            complete_tasks(conn, org, [task])
+            complete_tasks(runtime_context(conn, org), [task])
 
 
 def do_pause(engine: Engine, org: str, instance_id: str) -> None:
     with engine.begin() as conn:
-        pause(conn, org, [instance_id])
+        pause(runtime_context(conn, org), [instance_id])
 
 
 def history(engine: Engine, instance_id: str, of: list[str] | None = None) -> list[str]:

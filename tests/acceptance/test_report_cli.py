@@ -20,7 +20,7 @@ from seqctl.runtime.report_formats import duration, percent
 
 from ..conftest import ROOT, Result
 from ..db.report_scenario import Scenario, assert_matches, build, expected
-from ..db.sequences_helpers import SAM, S, demo_organisation, make_template
+from ..db.sequences_helpers import SAM, S, demo_organisation, make_template, runtime_context
 
 Cli = Callable[..., Result]
 
@@ -250,12 +250,10 @@ def test_hostile_names_are_inert_in_every_format(
             {"o": demo_org},
         ).scalar_one()
         apply_template(
-            conn,
-            demo_organisation(demo_org),
+            runtime_context(conn, demo_organisation(demo_org), now=now - timedelta(days=2)),
             template,
             [restaurant],
             assign_to="00000000-0000-0000-0000-00000000abcd",
-            now=now - timedelta(days=2),
         )
     since = (now - timedelta(days=7)).date().isoformat()
     outputs = {

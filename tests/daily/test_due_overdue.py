@@ -16,7 +16,15 @@ from seqctl.runtime.apply import apply_template
 from seqctl.runtime.status import list_instances
 
 from ..conftest import Result
-from ..db.sequences_helpers import LUIGI, SAKURA, T0, S, demo_organisation, make_template
+from ..db.sequences_helpers import (
+    LUIGI,
+    SAKURA,
+    T0,
+    S,
+    demo_organisation,
+    make_template,
+    runtime_context,
+)
 
 Cli = Callable[..., Result]
 
@@ -25,7 +33,9 @@ Cli = Callable[..., Result]
 def started(engine: Engine, demo_org: str) -> dict[str, str]:
     tid = make_template(engine, demo_org, "Onboarding", [S("Call"), S("Mail", 2)])
     with engine.begin() as conn:
-        report = apply_template(conn, demo_organisation(demo_org), tid, [LUIGI, SAKURA], now=T0)
+        report = apply_template(
+            runtime_context(conn, demo_organisation(demo_org), now=T0), tid, [LUIGI, SAKURA]
+        )
     return {o.restaurant_name or "": o.instance_id or "" for o in report.outcomes}
 
 
@@ -33,10 +43,10 @@ def test_due_then_overdue_after_the_grace(
     engine: Engine, demo_org: str, started: dict[str, str]
 ) -> None:
     with engine.begin() as conn:
-        at_start = list_instances(conn, demo_org, now=T0)
-        later = list_instances(conn, demo_org, now=T0 + timedelta(minutes=59))
-        past = list_instances(conn, demo_org, now=T0 + timedelta(hours=1))
-        strict = list_instances(conn, demo_org, now=T0, overdue_after=timedelta(0))
+        at_start = list_instances(runtime_context(conn, demo_org, now=T0))
+        later = list_instances(runtime_context(conn, demo_org, now=T0 + timedelta(minutes=59)))
+        past = list_instances(runtime_context(conn, demo_org, now=T0 + timedelta(hours=1)))
+        strict = list_instances(runtime_context(conn, demo_org, now=T0), overdue_after=timedelta(0))
     assert (at_start.due, at_start.overdue) == (2, 0)
     assert all(r.due and not r.overdue for r in at_start.rows)
     assert (later.due, later.overdue) == (2, 0)
@@ -71,8 +81,8 @@ def test_finished_instance_step_column(
     database_url: str, engine: Engine, demo_org: str, started: dict[str, str], cli: Cli
 ) -> None:
     with engine.begin() as conn:
-        lifecycle.finish(conn, demo_org, [started["Luigi's Trattoria"]], now=T0)
-        lifecycle.cancel(conn, demo_org, [started["Sakura Sushi Bar"]], now=T0)
+        lifecycle.finish(runtime_context(conn, demo_org, now=T0), [started["Luigi's Trattoria"]])
+        lifecycle.cancel(runtime_context(conn, demo_org, now=T0), [started["Sakura Sushi Bar"]])
     result = cli("--database-url", database_url, "status")
     line = next(x for x in result.stdout.splitlines() if "Luigi" in x)
     assert " done " in line and "1/2" not in line

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, text
 from seqctl.runtime import lifecycle, progression
 from seqctl.runtime.apply import apply_template
 
-from .sequences_helpers import ALEX, SAM, S, demo_organisation, make_template
+from .sequences_helpers import ALEX, SAM, S, demo_organisation, make_template, runtime_context
 
 ONBOARDING = [S("Welcome email", 0, type="email"), S("Intro call", 1), S("Check in", 2)]
 FOLLOW_UP = [S("Follow-up text", 0, type="text"), S("Recap email", 3, type="email")]
@@ -124,7 +124,10 @@ def build(
         at = t0 + start
         with engine.begin() as conn:
             report = apply_template(
-                conn, organisation, template, [restaurants[restaurant]], assign_to=assignee, now=at
+                runtime_context(conn, organisation, now=at),
+                template,
+                [restaurants[restaurant]],
+                assign_to=assignee,
             )
         instance_id = report.outcomes[0].instance_id
         assert instance_id is not None
@@ -139,9 +142,9 @@ def build(
                         if action == "complete"
                         else progression.skip_tasks
                     )
-                    fn(conn, org, [_active_task(engine, instance_id)], now=at)
+                    fn(runtime_context(conn, org, now=at), [_active_task(engine, instance_id)])
                 else:
-                    lifecycle.transition(conn, org, [instance_id], action, now=at)
+                    lifecycle.transition(runtime_context(conn, org, now=at), [instance_id], action)
     # r10's step 2 was done before seqctl recorded activation times: it falls back
     with engine.begin() as conn:
         conn.execute(

@@ -13,7 +13,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from seqctl.config import DEFAULT_TIMEZONE
 from seqctl.db.demo import ORGANISATION, demo_id
+from seqctl.pg import Tx
+from seqctl.runtime.context import Context
+from seqctl.runtime.context import runtime_context as context_of
 from seqctl.runtime.lookup import Organisation
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
@@ -145,3 +149,22 @@ def instance(engine: Engine, instance_id: str) -> dict[str, Any]:
 def count(engine: Engine, sql: str, **params: Any) -> int:
     with engine.connect() as conn:
         return int(conn.execute(text(sql), params).scalar_one())
+
+
+def runtime_context(
+    conn: Connection | Tx,
+    organisation: Organisation | str | None,
+    *,
+    acting_user: str | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    now: datetime | None = None,
+) -> Context:
+    """The run-time context the CLI would build; an organisation given by id is the demo one."""
+    if isinstance(organisation, str):
+        organisation = demo_organisation(organisation)
+    return context_of(conn, organisation, acting_user=acting_user, timezone=timezone, now=now)
+
+
+def context_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Takes the context's options (acting user, time zone, clock) out of a call's keywords."""
+    return {k: options.pop(k) for k in ("acting_user", "timezone", "now") if k in options}

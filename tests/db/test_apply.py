@@ -22,10 +22,12 @@ from .sequences_helpers import (
     SAM,
     T0,
     S,
+    context_options,
     count,
     demo_organisation,
     instance,
     make_template,
+    runtime_context,
     tasks_of,
 )
 from .statements import captured
@@ -57,7 +59,8 @@ STEPS = [
 def apply(engine: Engine, org: str, template: str, refs: list[str], **kw: Any) -> Any:
     kw.setdefault("now", T0)
     with engine.begin() as conn:
-        return apply_template(conn, demo_organisation(org), template, refs, **kw)
+        context = runtime_context(conn, demo_organisation(org), **context_options(kw))
+        return apply_template(context, template, refs, **kw)
 
 
 def test_start_one_restaurant(engine: Engine, demo_org: str) -> None:
@@ -285,7 +288,9 @@ def test_concurrent_applies_start_one_instance(
         try:
             with own.begin() as conn:
                 barrier.wait()
-                report = apply_template(conn, demo_organisation(demo_org), tid, [LUIGI])
+                report = apply_template(
+                    runtime_context(conn, demo_organisation(demo_org)), tid, [LUIGI]
+                )
                 results.append(report.outcomes[0].result)
         except BaseException as error:  # noqa: BLE001 - collected and asserted below
             errors.append(error)

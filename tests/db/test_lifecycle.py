@@ -19,6 +19,7 @@ from .sequences_helpers import (
     demo_organisation,
     instance,
     make_template,
+    runtime_context,
     tasks_of,
 )
 
@@ -43,7 +44,9 @@ REFUSAL = {
 def start(engine: Engine, org: str, restaurant: str = LUIGI) -> str:
     tid = make_template(engine, org, f"Onboarding {restaurant[:4]}", STEPS)
     with engine.begin() as conn:
-        report = apply_template(conn, demo_organisation(org), tid, [restaurant], now=T0)
+        report = apply_template(
+            runtime_context(conn, demo_organisation(org), now=T0), tid, [restaurant]
+        )
     instance_id = report.outcomes[0].instance_id
     assert instance_id is not None
     return instance_id
@@ -53,7 +56,9 @@ def act(
     engine: Engine, org: str, action: str, ids: list[str], minutes: int = 60
 ) -> list[lifecycle.Transition]:
     with engine.begin() as conn:
-        return lifecycle.transition(conn, org, ids, action, now=T0 + timedelta(minutes=minutes))
+        return lifecycle.transition(
+            runtime_context(conn, org, now=T0 + timedelta(minutes=minutes)), ids, action
+        )
 
 
 def bring_to(engine: Engine, org: str, iid: str, state: str) -> None:
@@ -123,10 +128,13 @@ def test_resume_across_dst_pushes_back_exact_time(engine: Engine, demo_org: str)
     iid = start(engine, demo_org)
     due = tasks_of(engine, iid)[0]["due_date"]
     with engine.begin() as conn:
-        lifecycle.pause(conn, demo_org, [iid], now=T0, timezone="America/New_York")
+        lifecycle.pause(runtime_context(conn, demo_org, now=T0, timezone="America/New_York"), [iid])
     with engine.begin() as conn:  # 2026-03-02 -> 2026-03-12 spans the spring-forward night
         lifecycle.resume(
-            conn, demo_org, [iid], now=T0 + timedelta(days=10), timezone="America/New_York"
+            runtime_context(
+                conn, demo_org, now=T0 + timedelta(days=10), timezone="America/New_York"
+            ),
+            [iid],
         )
     assert tasks_of(engine, iid)[0]["due_date"] - due == timedelta(days=10)
 

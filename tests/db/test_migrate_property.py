@@ -20,6 +20,8 @@ from seqctl.runtime.lookup import Organisation
 from seqctl.runtime.migrate_instances import migrate_instances
 from seqctl.runtime.progression import complete_tasks
 
+from .sequences_helpers import runtime_context
+
 
 @dataclass(frozen=True)
 class Edit:
@@ -164,7 +166,9 @@ def test_pending_tasks_equal_the_new_steps_after_the_position(
     done = min(done, size - 1)
     with engine.begin() as conn:
         template_id, ids = _write_template(conn, demo_org, old)
-        apply_template(conn, org, template_id, [demo_id("restaurant", "Luigi's Trattoria")])
+        apply_template(
+            runtime_context(conn, org), template_id, [demo_id("restaurant", "Luigi's Trattoria")]
+        )
         instance_id = str(
             conn.execute(
                 text("SELECT id FROM sequence_instances WHERE sequence_template_id = :t"),
@@ -180,10 +184,10 @@ def test_pending_tasks_equal_the_new_steps_after_the_position(
                 ),
                 {"i": instance_id},
             ).scalar_one()
-            complete_tasks(conn, demo_org, [task])
+            complete_tasks(runtime_context(conn, demo_org), [task])
     with engine.begin() as conn:
         if paused:
-            pause(conn, demo_org, [instance_id])
+            pause(runtime_context(conn, demo_org), [instance_id])
         history = _history(conn, instance_id)
         new, changed = _apply_edits(old, changes)
         _rewrite_steps(conn, template_id, ids, new, changed)

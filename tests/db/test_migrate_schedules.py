@@ -15,7 +15,7 @@ from sqlalchemy import Engine, event, text
 from seqctl.runtime import progression
 from seqctl.runtime.migrate_instances import Migration, migrate_instances
 
-from .sequences_helpers import LUIGI, SAKURA, demo_organisation, tasks_of
+from .sequences_helpers import LUIGI, SAKURA, demo_organisation, runtime_context, tasks_of
 from .test_schedule_due_dates import SCHEDULE, apply, nz, scheduled_template, set_zones
 
 
@@ -30,7 +30,7 @@ def by_name(engine: Engine, instance_id: str) -> dict[str, dict[str, Any]]:
 
 def complete(engine: Engine, org: str, task_id: str, now: datetime) -> None:
     with engine.begin() as conn:
-        progression.complete_tasks(conn, org, [task_id], now=now)
+        progression.complete_tasks(runtime_context(conn, org, now=now), [task_id])
 
 
 def test_removed_active_step_starts_the_next_in_the_schedule(engine: Engine, demo_org: str) -> None:

@@ -20,10 +20,12 @@ from .sequences_helpers import (
     SAKURA,
     T0,
     S,
+    context_options,
     count,
     demo_organisation,
     instance,
     make_template,
+    runtime_context,
     tasks_of,
 )
 
@@ -41,7 +43,9 @@ def start(
     tid = make_template(engine, org, "Onboarding", steps)
     with engine.begin() as conn:
         report = apply_template(
-            conn, demo_organisation(org), tid, [restaurant], now=now, timezone=timezone
+            runtime_context(conn, demo_organisation(org), now=now, timezone=timezone),
+            tid,
+            [restaurant],
         )
     instance_id = report.outcomes[0].instance_id
     assert instance_id is not None
@@ -50,7 +54,8 @@ def start(
 
 def run(engine: Engine, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
     with engine.begin() as conn:
-        return fn(conn, *args, **kw)
+        org, *rest = args
+        return fn(runtime_context(conn, org, **context_options(kw)), *rest, **kw)
 
 
 def active_task(engine: Engine, instance_id: str) -> dict[str, Any]:
@@ -267,7 +272,9 @@ def test_concurrent_completions_activate_the_next_step_once(
     results = _in_threads(
         database_url,
         8,
-        lambda conn: progression.complete_tasks(conn, demo_org, [t1["id"]], now=T0)[0],
+        lambda conn: progression.complete_tasks(
+            runtime_context(conn, demo_org, now=T0), [t1["id"]]
+        )[0],
     )
     assert sorted(r.result for r in results) == ["already_completed"] * 7 + ["completed"]
     assert sum(len(r.moves) for r in results) == 1
@@ -285,7 +292,9 @@ def test_concurrent_advance_runs_move_each_instance_once(
             ),
             {"t": T0},
         )
-    reports = _in_threads(database_url, 8, lambda conn: progression.advance(conn, demo_org, now=T0))
+    reports = _in_threads(
+        database_url, 8, lambda conn: progression.advance(runtime_context(conn, demo_org, now=T0))
+    )
     assert sum(len(r.moves) for r in reports) == 2
     for iid in ids:
         assert [t["status"] for t in tasks_of(engine, iid)] == ["completed", "active", "pending"]

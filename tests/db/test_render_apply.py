@@ -19,6 +19,8 @@ from sqlalchemy import Connection, Engine, text
 from seqctl.runtime.apply import apply_template
 from seqctl.runtime.lookup import Organisation
 
+from .sequences_helpers import context_options, runtime_context
+
 T0 = datetime(2025, 1, 16, 1, 0, tzinfo=UTC)  # Thursday 16 January, 14:00 in Auckland
 ZONE = "Pacific/Auckland"
 
@@ -131,7 +133,8 @@ def _apply(engine: Engine, world: World, template: str, refs: list[str], **kw: A
     kw.setdefault("now", T0)
     kw.setdefault("timezone", ZONE)
     with engine.begin() as conn:
-        return apply_template(conn, Organisation(world.org, "Pumpd"), template, refs, **kw)
+        context = runtime_context(conn, Organisation(world.org, "Pumpd"), **context_options(kw))
+        return apply_template(context, template, refs, **kw)
 
 
 def _tasks(engine: Engine, instance_id: str) -> list[dict[str, Any]]:

@@ -19,8 +19,10 @@ from .sequences_helpers import (
     LUIGI,
     SAKURA,
     S,
+    context_options,
     demo_organisation,
     make_template,
+    runtime_context,
     tasks_of,
 )
 from .statements import captured
@@ -76,7 +78,12 @@ def set_zones(engine: Engine, zones: dict[str, str | None]) -> None:
 
 def apply(engine: Engine, org: str, tid: str, restaurants: list[str], **kw: Any) -> Any:
     with engine.begin() as conn:
-        return apply_template(conn, demo_organisation(org), tid, restaurants, now=T0, **kw)
+        return apply_template(
+            runtime_context(conn, demo_organisation(org), now=T0, **context_options(kw)),
+            tid,
+            restaurants,
+            **kw,
+        )
 
 
 def test_apply_in_several_zones_records_the_schedule(engine: Engine, demo_org: str) -> None:
@@ -129,14 +136,18 @@ def test_progression_counts_business_days_with_the_recorded_schedule(
     t1, t2, t3 = tasks_of(engine, iid)
     friday_evening = nz(2026, 3, 6, 19, 0)
     with engine.begin() as conn:
-        [outcome] = progression.complete_tasks(conn, demo_org, [t1["id"]], now=friday_evening)
+        [outcome] = progression.complete_tasks(
+            runtime_context(conn, demo_org, now=friday_evening), [t1["id"]]
+        )
     # one business day after Friday 19:00 is Monday 19:00, after the windows -> Tuesday 09:00
     assert outcome.moves[0].due_date == nz(2026, 3, 10, 9, 0)
     assert outcome.moves[0].scheduled_in == "Pacific/Auckland"
     assert tasks_of(engine, iid)[1]["due_date"] == nz(2026, 3, 10, 9, 0)
     # 30 minutes after 11:45 is 12:15, between the windows -> 14:30
     with engine.begin() as conn:
-        progression.complete_tasks(conn, demo_org, [t2["id"]], now=nz(2026, 3, 10, 11, 45))
+        progression.complete_tasks(
+            runtime_context(conn, demo_org, now=nz(2026, 3, 10, 11, 45)), [t2["id"]]
+        )
     assert tasks_of(engine, iid)[2]["due_date"] == nz(2026, 3, 10, 14, 30)
 
 
@@ -154,7 +165,7 @@ def test_advance_and_holidays(engine: Engine, demo_org: str) -> None:
             {"at": done, "id": t1["id"]},
         )
     with engine.begin() as conn:
-        progression.advance(conn, demo_org, now=done + timedelta(minutes=5))
+        progression.advance(runtime_context(conn, demo_org, now=done + timedelta(minutes=5)))
     assert tasks_of(engine, iid)[1]["due_date"] == nz(2026, 12, 29, 10, 0)
 
 
@@ -165,10 +176,10 @@ def test_resume_moves_the_due_date_into_the_schedule(engine: Engine, demo_org: s
     due = tasks_of(engine, iid)[0]["due_date"]
     assert due == nz(2026, 3, 3, 14, 30)
     with engine.begin() as conn:
-        lifecycle.pause(conn, demo_org, [iid], now=T0)
+        lifecycle.pause(runtime_context(conn, demo_org, now=T0), [iid])
     # paused for 3 hours: 17:30 is after the step's window -> Wednesday 14:30
     with engine.begin() as conn:
-        lifecycle.resume(conn, demo_org, [iid], now=T0 + timedelta(hours=3))
+        lifecycle.resume(runtime_context(conn, demo_org, now=T0 + timedelta(hours=3)), [iid])
     assert tasks_of(engine, iid)[0]["due_date"] == nz(2026, 3, 4, 14, 30)
 
 

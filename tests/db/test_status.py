@@ -23,6 +23,7 @@ from .sequences_helpers import (
     S,
     demo_organisation,
     make_template,
+    runtime_context,
     tasks_of,
 )
 from .statements import captured
@@ -43,16 +44,23 @@ def world(engine: Engine, demo_org: str) -> dict[str, str]:
     org = demo_organisation(demo_org)
     with engine.begin() as conn:
         main = apply_template(
-            conn, org, tid, [LUIGI, SAKURA, FOGON, "The Copper Pot"], now=T0, assign_to=SAM
+            runtime_context(conn, org, now=T0),
+            tid,
+            [LUIGI, SAKURA, FOGON, "The Copper Pot"],
+            assign_to=SAM,
         )
-        extra = apply_template(conn, org, other, ["Spice Route"], now=T0, assign_to=ALEX)
+        extra = apply_template(
+            runtime_context(conn, org, now=T0), other, ["Spice Route"], assign_to=ALEX
+        )
     ids = {o.restaurant_name or "": o.instance_id or "" for o in main.outcomes + extra.outcomes}
     luigi = ids["Luigi's Trattoria"]
     with engine.begin() as conn:
-        progression.complete_tasks(conn, demo_org, [tasks_of(engine, luigi)[0]["id"]], now=T0)
-        lifecycle.pause(conn, demo_org, [ids["Sakura Sushi Bar"]], now=T0)
-        lifecycle.cancel(conn, demo_org, [ids["El Fogón"]], now=T0)
-        lifecycle.finish(conn, demo_org, [ids["The Copper Pot"]], now=T0)
+        progression.complete_tasks(
+            runtime_context(conn, demo_org, now=T0), [tasks_of(engine, luigi)[0]["id"]]
+        )
+        lifecycle.pause(runtime_context(conn, demo_org, now=T0), [ids["Sakura Sushi Bar"]])
+        lifecycle.cancel(runtime_context(conn, demo_org, now=T0), [ids["El Fogón"]])
+        lifecycle.finish(runtime_context(conn, demo_org, now=T0), [ids["The Copper Pot"]])
     return ids
 
 
@@ -60,7 +68,7 @@ def test_list_with_progress_and_summary(
     engine: Engine, demo_org: str, world: dict[str, str]
 ) -> None:
     with engine.begin() as conn:
-        report = list_instances(conn, demo_org, now=T0 + timedelta(hours=3))
+        report = list_instances(runtime_context(conn, demo_org, now=T0 + timedelta(hours=3)))
     rows = {r.restaurant: r for r in report.rows}
     luigi = rows["Luigi's Trattoria"]
     assert (luigi.status, luigi.current_step, luigi.total_steps) == ("active", 2, 4)
@@ -89,7 +97,8 @@ def test_filters(engine: Engine, demo_org: str, world: dict[str, str]) -> None:
     def names(**filters: Any) -> list[str]:
         with engine.begin() as conn:
             return sorted(
-                r.restaurant for r in list_instances(conn, demo_org, now=T0, **filters).rows
+                r.restaurant
+                for r in list_instances(runtime_context(conn, demo_org, now=T0), **filters).rows
             )
 
     assert names(restaurant="Luigi's Trattoria") == ["Luigi's Trattoria"]
@@ -99,7 +108,7 @@ def test_filters(engine: Engine, demo_org: str, world: dict[str, str]) -> None:
     assert names(status=["paused", "cancelled"]) == ["El Fogón", "Sakura Sushi Bar"]
     assert names(assigned_to="alex@demo.example") == ["Spice Route"]
     with engine.begin() as conn:
-        report = list_instances(conn, demo_org, limit=2, now=T0)
+        report = list_instances(runtime_context(conn, demo_org, now=T0), limit=2)
     assert len(report.rows) == 2 and report.total == 5
     with pytest.raises(NotFound):
         names(restaurant="Nowhere")
@@ -109,7 +118,9 @@ def test_detail_timeline_and_active_message(
     engine: Engine, demo_org: str, world: dict[str, str]
 ) -> None:
     with engine.begin() as conn:
-        detail = instance_detail(conn, demo_org, world["Luigi's Trattoria"], now=T0)
+        detail = instance_detail(
+            runtime_context(conn, demo_org, now=T0), world["Luigi's Trattoria"]
+        )
     assert [(s.order, s.name, s.type, s.status) for s in detail.steps] == [
         (1, "Intro call", "call", "completed"),
         (2, "Send menu", "call", "active"),
@@ -120,7 +131,7 @@ def test_detail_timeline_and_active_message(
     assert detail.active_task is not None
     assert detail.active_task.message_rendered == "Menu for Luigi's Trattoria"
     with engine.begin() as conn, pytest.raises(NotFound):
-        instance_detail(conn, demo_org, "00000000-0000-0000-0000-000000000000")
+        instance_detail(runtime_context(conn, demo_org), "00000000-0000-0000-0000-000000000000")
 
 
 def test_queries_use_the_design_documents_indexes(engine: Engine, demo_org: str) -> None:
@@ -156,7 +167,7 @@ def test_queries_use_the_design_documents_indexes(engine: Engine, demo_org: str)
         )
         conn.execute(text("ANALYZE"))
     with captured(engine) as statements, engine.begin() as conn:
-        list_instances(conn, demo_org, restaurant="R42", now=T0)
+        list_instances(runtime_context(conn, demo_org, now=T0), restaurant="R42")
     statement, parameters = next(c for c in statements if "WITH base AS" in c[0])
     raw = engine.raw_connection()
     try:

@@ -13,7 +13,7 @@ from seqctl.db.connection import Database, act_as
 from seqctl.runtime.status import list_instances
 
 from ..conftest import Result
-from ..db.sequences_helpers import ALEX, LUIGI, S, make_template
+from ..db.sequences_helpers import ALEX, LUIGI, S, make_template, runtime_context
 
 Cli = Callable[..., Result]
 ORG_B = "bbbbbbbb-1111-4111-8111-000000000001"
@@ -129,10 +129,10 @@ def test_rls_not_seqctl_is_what_refuses(
     )
     database = Database(engine, database_url)
     with database.begin() as conn:
-        assert list_instances(conn, ORG_B).total == 1
+        assert list_instances(runtime_context(conn, ORG_B)).total == 1
     with database.begin() as conn:
         act_as(conn, ALEX)
-        assert list_instances(conn, ORG_B).total == 0
+        assert list_instances(runtime_context(conn, ORG_B)).total == 0
         assert conn.execute(text("SELECT count(*) FROM tasks")).scalar() == 0
 
 
