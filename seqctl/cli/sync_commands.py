@@ -30,9 +30,8 @@ from .app import (
 )
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from ..config import Settings
+    from ..pg import Connection
     from ..runtime.lookup import Organisation
     from ..sync.apply_plan import Confirm
     from ..sync.plan import Plan
@@ -218,7 +217,6 @@ def plan_command(
 
       seqctl plan --detailed-exitcode --out plan.json && echo "no changes"
     """
-    from ..sync.actual import begin_snapshot
     from ..sync.apply_plan import make_plan
     from ..sync.plan import PlanOptions, plan_to_document
     from ..sync.scope import scope_of
@@ -228,8 +226,7 @@ def plan_command(
     templates = _load(paths)
     scope = scope_of(paths or [DEFAULT_PATH])
     options = PlanOptions(prune=prune, adopt=adopt, allow_empty=allow_empty)
-    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
-        begin_snapshot(conn)
+    with open_db(ctx, acting_user=True) as db, db.transaction(snapshot=True) as conn:
         organisation, _user = _organisation(conn, state(ctx).settings)
         plan = make_plan(conn, templates, organisation, options, scope)
         plan = _migration_previews(conn, plan, state(ctx).settings.timezone)
@@ -321,7 +318,7 @@ def sync_command(
     saved = _read_plan(plan_file) if plan_file is not None else None
     templates = _load(paths) if saved is None else []
     confirm = _confirmer(yes)
-    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
+    with open_db(ctx, acting_user=True) as db, db.transaction() as conn:
         if saved is not None:
             user = None
             if settings.user:
@@ -500,12 +497,11 @@ def export_command(
 
       seqctl export --out exported/ && seqctl validate exported/
     """
-    from ..sync.actual import begin_snapshot, read_state
+    from ..sync.actual import read_state
     from ..sync.export import export_templates, export_variables, write_export
 
     _out_directory(out_dir)
-    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
-        begin_snapshot(conn)
+    with open_db(ctx, acting_user=True) as db, db.transaction(snapshot=True) as conn:
         organisation, _user = _organisation(conn, state(ctx).settings)
         actual = read_state(conn, organisation)
         exported = export_templates(actual)

@@ -97,13 +97,19 @@ class Database:
         return "embedded PostgreSQL (.seqctl/pgdata)" if self.embedded else mask_url(self.url)
 
     @contextlib.contextmanager
-    def transaction(self, *, as_user: str | None = None) -> Iterator[Tx]:
+    def transaction(self, *, as_user: str | None = None, snapshot: bool = False) -> Iterator[Tx]:
         """One transaction on a new psycopg connection (no SQLAlchemy): committed on success,
-        rolled back on error; driver errors become seqctl errors, as with :meth:`begin`."""
+        rolled back on error; driver errors become seqctl errors, as with :meth:`begin`.
+
+        ``snapshot``: a read-only REPEATABLE READ transaction, one consistent view of
+        everything it reads (``plan``, ``export``)."""
         try:
             driver = psycopg.connect(driver_url(self.url), **CONNECT_ARGS)
         except psycopg.Error as error:
             raise unavailable(error, self.url) from None
+        if snapshot:  # set before the first statement: psycopg's BEGIN carries them
+            driver.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            driver.read_only = True
         with translate_errors(self.url), driver:  # commits, or rolls back on an error
             current = Tx(driver)
             self._check(current, driver.rollback)

@@ -32,9 +32,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection
-
 from ..config import DEFAULT_TIMEZONE
+from ..pg import Connection
 from ..templates.spec import FieldChange
 from .lookup import Organisation
 from .migrate_dates import add_delay, sub_delay

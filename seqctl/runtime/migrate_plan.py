@@ -16,12 +16,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from ..config import DEFAULT_TIMEZONE
 from ..db.crm_columns import crm_columns
 from ..db.versions import SEQCTL_KEY, version_of
 from ..errors import Conflict, NotFound, Refused
+from ..pg import Connection
 from .clock import begin_clock
 from .lookup import Organisation, require_uuids, resolve_template, restaurant_ids
 from .migrate_dates import DueDates

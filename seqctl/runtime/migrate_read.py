@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
-
+from ..pg import Connection, tx
 from ..templates.spec import content_digest
 from .migrate_match import Task
 
-LOCK_TEMPLATE = text(
+LOCK_TEMPLATE = (
     "SELECT metadata FROM sequence_templates WHERE id = CAST(:id AS uuid)"
     " AND organisation_id = CAST(:org AS uuid) FOR SHARE"
 )
-SELECT_TEMPLATE = text(
+SELECT_TEMPLATE = (
     "SELECT metadata FROM sequence_templates WHERE id = CAST(:id AS uuid)"
     " AND organisation_id = CAST(:org AS uuid)"
 )
@@ -107,15 +106,15 @@ def read_instances(
     with_subject: bool,
 ) -> list[InstanceRow]:
     """The running instances (locked with ``lock``), each with the summary of its tasks."""
-    rows = conn.execute(
-        text(INSTANCES_SQL + (" FOR UPDATE OF si" if lock else "")),
+    rows = tx(conn).rows(
+        INSTANCES_SQL + (" FOR UPDATE OF si" if lock else ""),
         {
             "template": template_id,
             "org": org_id,
             "restaurants": restaurants,
             "instances": instances,
         },
-    ).all()
+    )
     found = [
         InstanceRow(
             r.id,
@@ -132,9 +131,9 @@ def read_instances(
         return found
     by_id = {r.id: r for r in found}
     subject = "t.subject_line" if with_subject else "NULL"
-    for s in conn.execute(
-        text(SUMMARY_SQL.format(subject=subject)), {"ids": "{" + ",".join(by_id) + "}"}
-    ).all():  # fmt: skip
+    for s in tx(conn).rows(
+        SUMMARY_SQL.format(subject=subject), {"ids": "{" + ",".join(by_id) + "}"}
+    ):  # fmt: skip
         row = by_id[s.instance_id]
         parts = s.tasks.split(",")
         row.task_ids = tuple(p[:36] for p in parts)
@@ -158,10 +157,10 @@ def read_tasks(
     tasks: dict[str, list[Task]] = {i: [] for i in instance_ids}
     if not tasks:
         return tasks
-    document = conn.execute(
-        text(TASKS_SQL.format(subject="t.subject_line" if with_subject else "NULL")),
+    document = tx(conn).scalar_one(
+        TASKS_SQL.format(subject="t.subject_line" if with_subject else "NULL"),
         {"ids": list(tasks)},
-    ).scalar_one()
+    )
     for item in json.loads(document):
         (tid, iid, order, status, name, desc, type_, prio, tt, mt, msg, subj, due, meta,
          assignee) = item  # fmt: skip
@@ -194,9 +193,9 @@ def state_digest(rows: Sequence[InstanceRow]) -> str:
 
 def template_metadata(conn: Connection, template_id: str, org_id: str, *, lock: bool) -> Any:
     """The template row's metadata (locked FOR SHARE with ``lock``); None if it is gone."""
-    found = conn.execute(
+    found = tx(conn).first(
         LOCK_TEMPLATE if lock else SELECT_TEMPLATE, {"id": template_id, "org": org_id}
-    ).first()
+    )
     return None if found is None else dict(found.metadata or {})
 
 

@@ -11,10 +11,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, text
-
 from ..db.crm_columns import CrmColumns
 from ..db.versions import SEQCTL_KEY
+from ..pg import Connection, tx
 from ..templates.declared import Declared
 from ..templates.rendering import (
     CATALOGUE,
@@ -98,14 +97,12 @@ class Renderer:
             wanted = tuple(dict.fromkeys(c for n in self.used for c in CATALOGUE[n].columns))
         available = crm.present("restaurants", wanted)
         columns = "".join(f", r.{c}" for c in available)
-        rows = conn.execute(
-            text(
-                f"SELECT r.id::text AS seqctl_id{columns} FROM restaurants r"
-                " WHERE r.id = ANY(CAST(:ids AS uuid[]))"
-                " AND r.organisation_id = CAST(:org AS uuid)"
-            ),
+        rows = tx(conn).mappings(
+            f"SELECT r.id::text AS seqctl_id{columns} FROM restaurants r"
+            " WHERE r.id = ANY(CAST(:ids AS uuid[]))"
+            " AND r.organisation_id = CAST(:org AS uuid)",
             {"ids": "{" + ",".join(sorted(ids)) + "}", "org": organisation.id},
-        ).mappings()
+        )
         self.details = {row["seqctl_id"]: ({c: row[c] for c in available}, None) for row in rows}
 
     @staticmethod

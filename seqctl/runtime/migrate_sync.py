@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, text
-
 from ..config import DEFAULT_TIMEZONE
 from ..errors import Conflict
+from ..pg import Connection, tx
 from ..vocabulary import DEFAULT_DELAY_UNIT, DEFAULT_DELAY_VALUE, DEFAULT_PRIORITY
 from .lookup import Organisation, resolve_template
 from .migrate_model import Migration
@@ -66,14 +65,12 @@ def planned_steps(
     if refs:
         content = {
             str(r.id): r
-            for r in conn.execute(
-                text(
-                    "SELECT id, message_content AS message, subject_line AS subject"
-                    " FROM message_templates WHERE id = ANY(CAST(:ids AS uuid[]))"
-                    " AND organisation_id = CAST(:org AS uuid) UNION ALL"
-                    " SELECT id, default_message, NULL FROM task_templates"
-                    " WHERE id = ANY(CAST(:ids AS uuid[])) AND organisation_id = CAST(:org AS uuid)"
-                ),
+            for r in tx(conn).rows(
+                "SELECT id, message_content AS message, subject_line AS subject"
+                " FROM message_templates WHERE id = ANY(CAST(:ids AS uuid[]))"
+                " AND organisation_id = CAST(:org AS uuid) UNION ALL"
+                " SELECT id, default_message, NULL FROM task_templates"
+                " WHERE id = ANY(CAST(:ids AS uuid[])) AND organisation_id = CAST(:org AS uuid)",
                 {"ids": refs, "org": organisation.id},
             )
         }

@@ -25,10 +25,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
-
 from ..db.crm_columns import crm_columns
 from ..errors import Conflict
+from ..pg import Connection, tx
 from .lookup import resolve_user
 from .migrate_model import Migration, MigrationResult, Shape, TaskInsert, TaskWrite
 from .migrate_render import Renderer
@@ -70,12 +69,12 @@ def _texts(with_subject: bool) -> str:
     return out
 
 
-def _update_tasks(with_subject: bool) -> Any:
+def _update_tasks(with_subject: bool) -> str:
     rewrite = "".join(
         f" {c} = CASE WHEN p.rewrite THEN p.{c} ELSE t.{c} END,"
         for c in TASK_COLUMNS[: TASK_COLUMNS.index("message")]  # the texts: _texts()
     )
-    return text(
+    return (
         "UPDATE tasks t SET status = p.status,"
         " cancelled_at = CASE WHEN p.status = 'cancelled' THEN CAST(:now AS timestamptz)"
         " ELSE t.cancelled_at END," + rewrite + " " + _texts(with_subject) + " due_date ="
@@ -92,10 +91,10 @@ def _update_tasks(with_subject: bool) -> Any:
     )
 
 
-def _insert_tasks(with_subject: bool) -> Any:
+def _insert_tasks(with_subject: bool) -> str:
     columns = " subject_line, subject_line_rendered," if with_subject else ""
     values = " p.subject_line, COALESCE(u.subj, p.subject_line_rendered)," if with_subject else ""
-    return text(
+    return (
         "INSERT INTO tasks (organisation_id, restaurant_id, task_template_id,"
         " message_template_id, name, description, type, status, priority, message,"
         " message_rendered," + columns + " due_date, assigned_to, created_by, metadata,"
@@ -115,7 +114,7 @@ def _insert_tasks(with_subject: bool) -> Any:
     )
 
 
-UPDATE_INSTANCES = text(
+UPDATE_INSTANCES = (
     "UPDATE sequence_instances si SET total_steps = CAST(:total AS int),"
     " current_step_order = COALESCE(p.current, si.current_step_order),"
     " status = CASE WHEN p.complete THEN 'completed' ELSE si.status END,"
@@ -130,7 +129,7 @@ UPDATE_INSTANCES = text(
     " WHERE si.id = u.id AND si.organisation_id = CAST(:org AS uuid)"
     " AND si.status IN ('active', 'paused')"
 )
-RECORD_VERSION = text(
+RECORD_VERSION = (
     "UPDATE sequence_templates SET metadata = COALESCE(metadata, '{}'::jsonb)"
     " || jsonb_build_object('seqctl', COALESCE(metadata -> 'seqctl', '{}'::jsonb)"
     " || jsonb_build_object('version', CAST(:version AS int)))"
@@ -276,15 +275,17 @@ def apply_migration(
 
     params = {"org": org, "now": migration.now, "acting": acting}
     if not migration.version_recorded:  # a template seqctl never versioned: it is v1 now
-        conn.execute(
+        tx(conn).execute(
             RECORD_VERSION, {"id": migration.template.id, "org": org, "version": migration.version}
         )
     done = 0
     if u["ids"]:
         arrays = {k: _array(v) for k, v in u.items()}
-        done = conn.execute(
-            _update_tasks(with_subject), {**params, **arrays, "plan": _json(write_plan)}
-        ).rowcount
+        done = (
+            tx(conn)
+            .execute(_update_tasks(with_subject), {**params, **arrays, "plan": _json(write_plan)})
+            .rowcount
+        )
         if done != len(u["ids"]):
             raise Conflict(
                 f"{len(u['ids']) - done} task(s) of the instances changed while the migration "
@@ -293,23 +294,29 @@ def apply_migration(
             )
     if ins["instances"]:
         arrays = {k: _array(v) for k, v in ins.items()}
-        conn.execute(_insert_tasks(with_subject), {**params, **arrays, "plan": _json(insert_plan)})
+        tx(conn).execute(
+            _insert_tasks(with_subject), {**params, **arrays, "plan": _json(insert_plan)}
+        )
     if migration.instances:
         shape_plan = [
             {"n": n, "current": s.current_step_order, "complete": s.completes}
             for n, s in shapes.items()
         ]
-        moved = conn.execute(
-            UPDATE_INSTANCES,
-            {
-                **params,
-                "ids": _array([m.instance_id for m in migration.instances]),
-                "shapes": _array([m.shape.number for m in migration.instances]),
-                "plan": _json(shape_plan),
-                "total": len(migration.steps),
-                "version": migration.version,
-            },
-        ).rowcount
+        moved = (
+            tx(conn)
+            .execute(
+                UPDATE_INSTANCES,
+                {
+                    **params,
+                    "ids": _array([m.instance_id for m in migration.instances]),
+                    "shapes": _array([m.shape.number for m in migration.instances]),
+                    "plan": _json(shape_plan),
+                    "total": len(migration.steps),
+                    "version": migration.version,
+                },
+            )
+            .rowcount
+        )
         if moved != len(migration.instances):
             raise Conflict(
                 "an instance stopped running while the migration was prepared; nothing was changed",

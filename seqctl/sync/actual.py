@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, cast, func, literal, select, text, union_all
-
-from ..db import tables
+from ..pg import Connection, tx
 from ..templates.declared import SEQCTL_KEY as SEQCTL_KEY
 from ..templates.declared import stored_variables as stored_variables
 from ..templates.schedule_format import stored_schedule
@@ -231,7 +229,7 @@ def row_digest(
 
 
 # id, template id, step_order, updated_at (µs since the epoch), then STEP_FIELDS
-STEPS_AS_JSON = text(f"""
+STEPS_AS_JSON = f"""
 SELECT coalesce(json_agg(json_build_array(
     s.id, s.sequence_template_id, s.step_order,
     (extract(epoch FROM s.updated_at) * 1000000)::bigint,
@@ -239,12 +237,27 @@ SELECT coalesce(json_agg(json_build_array(
   ) ORDER BY s.sequence_template_id, s.step_order)::text, '[]')
 FROM sequence_steps AS s JOIN sequence_templates AS t ON t.id = s.sequence_template_id
 WHERE t.organisation_id = CAST(:org AS uuid)
-""")
-
-
-def _micros(column: Any) -> Any:
-    """A timestamp as microseconds since the epoch: exact, whatever the session time zone."""
-    return cast(func.extract("epoch", column) * 1000000, BigInteger)
+"""
+TEMPLATES = """
+SELECT t.id, t.name, t.description, t.tags, t.is_active, t.metadata,
+       (extract(epoch FROM t.updated_at) * 1000000)::bigint AS updated_at
+FROM sequence_templates AS t
+WHERE t.organisation_id = CAST(:org AS uuid)
+ORDER BY t.name, t.id
+"""
+INSTANCE_COUNTS = """
+SELECT i.sequence_template_id, i.status, count(*)
+FROM sequence_instances AS i JOIN sequence_templates AS t ON t.id = i.sequence_template_id
+WHERE t.organisation_id = CAST(:org AS uuid)
+GROUP BY i.sequence_template_id, i.status
+"""
+REFERENCES = """
+SELECT 'task' AS kind, tt.id, tt.name, coalesce(tt.is_active, true) AS is_active
+FROM task_templates AS tt WHERE tt.organisation_id = CAST(:org AS uuid)
+UNION ALL
+SELECT 'message', mt.id, mt.name, coalesce(mt.is_active, true)
+FROM message_templates AS mt WHERE mt.organisation_id = CAST(:org AS uuid)
+"""
 
 
 def read_state(conn: Connection, organisation: Organisation) -> ActualState:
@@ -252,45 +265,12 @@ def read_state(conn: Connection, organisation: Organisation) -> ActualState:
 
     The steps come as one JSON document (parsed by the C decoder: ten thousand steps
     take a few milliseconds instead of a few hundred as result rows)."""
-    st, si = tables.sequence_templates, tables.sequence_instances
     org = organisation.id
-    template_rows = conn.execute(
-        select(
-            st.c.id,
-            st.c.name,
-            st.c.description,
-            st.c.tags,
-            st.c.is_active,
-            st.c.metadata,
-            _micros(st.c.updated_at).label("updated_at"),
-        )
-        .where(st.c.organisation_id == org)
-        .order_by(st.c.name, st.c.id)
-    ).all()
-    step_rows = json.loads(conn.execute(STEPS_AS_JSON, {"org": org}).scalar_one())
-    count_rows = conn.execute(
-        select(si.c.sequence_template_id, si.c.status, func.count())
-        .join(st, st.c.id == si.c.sequence_template_id)
-        .where(st.c.organisation_id == org)
-        .group_by(si.c.sequence_template_id, si.c.status)
-    ).all()
-    tt, mt = tables.task_templates, tables.message_templates
-    reference_rows = conn.execute(
-        union_all(
-            select(
-                literal("task").label("kind"),
-                tt.c.id,
-                tt.c.name,
-                func.coalesce(tt.c.is_active, True).label("is_active"),
-            ).where(tt.c.organisation_id == org),
-            select(
-                literal("message").label("kind"),
-                mt.c.id,
-                mt.c.name,
-                func.coalesce(mt.c.is_active, True).label("is_active"),
-            ).where(mt.c.organisation_id == org),
-        )
-    ).all()
+    current = tx(conn)
+    template_rows = current.rows(TEMPLATES, {"org": org})
+    step_rows = json.loads(current.scalar_one(STEPS_AS_JSON, {"org": org}))
+    count_rows = current.rows(INSTANCE_COUNTS, {"org": org})
+    reference_rows = current.rows(REFERENCES, {"org": org})
 
     steps: dict[str, list[ActualStep]] = defaultdict(list)
     for row in step_rows:
@@ -338,27 +318,21 @@ def instances_of(
     conn: Connection, template_ids: Sequence[str], limit: int = 10
 ) -> dict[str, list[str]]:
     """Up to ``limit`` instances per template, described as ``name (status, id)``."""
-    si = tables.sequence_instances
-    ranked = (
-        select(
-            si.c.sequence_template_id,
-            si.c.id,
-            si.c.name,
-            si.c.status,
-            func.row_number()
-            .over(partition_by=si.c.sequence_template_id, order_by=si.c.started_at)
-            .label("n"),
-        )
-        .where(si.c.sequence_template_id.in_(list(template_ids)))
-        .subquery()
+    rows = tx(conn).rows(
+        """
+        SELECT r.sequence_template_id, r.id, r.name, r.status FROM (
+          SELECT i.sequence_template_id, i.id, i.name, i.status,
+                 row_number() OVER (PARTITION BY i.sequence_template_id
+                                    ORDER BY i.started_at) AS n
+          FROM sequence_instances AS i
+          WHERE i.sequence_template_id = ANY(CAST(:ids AS uuid[]))
+        ) AS r
+        WHERE r.n <= :limit
+        ORDER BY r.n
+        """,
+        {"ids": list(template_ids), "limit": limit},
     )
-    rows = conn.execute(select(ranked).where(ranked.c.n <= limit).order_by(ranked.c.n)).all()
     found: dict[str, list[str]] = defaultdict(list)
     for row in rows:
         found[str(row.sequence_template_id)].append(f"{row.name!r} ({row.status}, {row.id})")
     return dict(found)
-
-
-def begin_snapshot(conn: Connection) -> None:
-    """Make the caller's fresh transaction a read-only snapshot (one consistent view)."""
-    conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))

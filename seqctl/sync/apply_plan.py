@@ -11,6 +11,7 @@ per operation, whatever the number of templates or steps.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -19,11 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, exc, text
+import psycopg
 
 from ..config import DEFAULT_LOCK_TIMEOUT
-from ..db import tables
 from ..errors import Conflict, DatabaseError, LockTimeout, Refused
+from ..pg import Connection, tx
 from ..templates.spec import Organisation, TemplateSpec
 from .actual import STEP_FIELDS, TEMPLATE_FIELDS, instances_of, read_state
 from .diff import build_plan
@@ -64,19 +65,17 @@ def acquire_lock(conn: Connection, organisation: Organisation, timeout: float) -
         hint="wait for it to finish and run this again, or raise --lock-timeout",
     )
     if timeout <= 0:
-        if not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar():
+        if not tx(conn).scalar("SELECT pg_try_advisory_xact_lock(:k)", {"k": key}):
             raise busy
         return
-    conn.execute(
-        text("SELECT set_config('lock_timeout', :t, true)"),
+    tx(conn).execute(
+        "SELECT set_config('lock_timeout', :t, true)",
         {"t": f"{max(1, round(timeout * 1000))}ms"},
     )
     try:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
-    except exc.OperationalError as error:
-        if getattr(error.orig, "sqlstate", None) == "55P03":  # lock_not_available
-            raise busy from None
-        raise
+        tx(conn).execute("SELECT pg_advisory_xact_lock(:k)", {"k": key})
+    except psycopg.errors.LockNotAvailable:
+        raise busy from None
 
 
 def make_plan(
@@ -100,12 +99,12 @@ def _prune_refused(conn: Connection, blocked: Sequence[TemplateChange]) -> Refus
     found = instances_of(conn, ids)
     counts = {
         str(template_id): n
-        for template_id, n in conn.execute(
-            text("""
-                SELECT sequence_template_id, count(*) FROM sequence_instances
-                WHERE sequence_template_id = ANY(CAST(:ids AS uuid[]))
-                GROUP BY sequence_template_id
-            """),
+        for template_id, n in tx(conn).rows(
+            """
+            SELECT sequence_template_id, count(*) FROM sequence_instances
+            WHERE sequence_template_id = ANY(CAST(:ids AS uuid[]))
+            GROUP BY sequence_template_id
+            """,
             {"ids": ids},
         )
     }
@@ -192,68 +191,92 @@ def _confirm_deletes(plan: Plan, confirm: Confirm | None) -> None:
 # inserted instances of it (their foreign keys hold FOR KEY SHARE), and no instance can be
 # added until this transaction ends. READ COMMITTED: statements after this one see what
 # such an apply committed.
-LOCK_TEMPLATES = text("""
+LOCK_TEMPLATES = """
 SELECT t.id FROM sequence_templates AS t
 WHERE t.id = ANY(CAST(:ids AS uuid[])) AND t.organisation_id = CAST(:org AS uuid)
 ORDER BY t.id
 FOR UPDATE
-""")
-DELETE_TEMPLATES = text("""
+"""
+DELETE_TEMPLATES = """
 DELETE FROM sequence_templates AS t
 WHERE t.id = ANY(CAST(:ids AS uuid[])) AND t.organisation_id = CAST(:org AS uuid)
   AND NOT EXISTS (SELECT 1 FROM sequence_instances AS i WHERE i.sequence_template_id = t.id)
 RETURNING t.id
-""")
-TEMPLATE_RECORD = f"d(id uuid, {tables.typed(tables.sequence_templates, TEMPLATE_FIELDS)})"
-INSERT_TEMPLATES = text(f"""
-INSERT INTO sequence_templates
-  (id, organisation_id, created_by, name, description, tags, is_active, metadata)
-SELECT d.id, CAST(:org AS uuid), CAST(:created_by AS uuid), d.name, d.description,
-       COALESCE(d.tags, ARRAY[]::text[]), d.is_active, d.metadata
-FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS {TEMPLATE_RECORD}
-""")
-UPDATE_TEMPLATES = text(f"""
-UPDATE sequence_templates AS t
-SET name = d.name, description = d.description, tags = COALESCE(d.tags, ARRAY[]::text[]),
-    is_active = d.is_active, metadata = d.metadata
-FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS {TEMPLATE_RECORD}
-WHERE t.id = d.id AND t.organisation_id = CAST(:org AS uuid)
-  AND (t.name, t.description, t.tags, t.is_active, t.metadata)
-      IS DISTINCT FROM (d.name, d.description, COALESCE(d.tags, ARRAY[]::text[]), d.is_active,
-                        d.metadata)
-""")
-# a step's columns (but its id and template's) and their types: from STEP_FIELDS and the table
+"""
+# a step's columns (but its id and template's): STEP_FIELDS and its position
 STEP_COLUMNS = ("step_order", *STEP_FIELDS)
-STEP_RECORD = (
-    "d(id uuid, template_id uuid, moved boolean, "
-    f"{tables.typed(tables.sequence_steps, STEP_COLUMNS)})"
-)
 # every step statement is confined to the organisation's templates (a saved plan is a file)
 IN_ORGANISATION = (
     "sequence_template_id IN (SELECT id FROM sequence_templates "
     "WHERE organisation_id = CAST(:org AS uuid))"
 )
-DELETE_STEPS = text(
+DELETE_STEPS = (
     f"DELETE FROM sequence_steps WHERE id = ANY(CAST(:ids AS uuid[])) AND {IN_ORGANISATION}"
 )
-UPDATE_STEPS = text(f"""
-UPDATE sequence_steps AS s
-SET step_order = d.step_order + CASE WHEN d.moved THEN {OFFSET} ELSE 0 END,
-    {", ".join(f"{c} = d.{c}" for c in STEP_FIELDS)}
-FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS {STEP_RECORD}
-WHERE s.id = d.id AND s.sequence_template_id = d.template_id AND s.{IN_ORGANISATION}
-""")
-SETTLE_MOVED_STEPS = text(
+SETTLE_MOVED_STEPS = (
     f"UPDATE sequence_steps SET step_order = step_order - {OFFSET} "
     f"WHERE id = ANY(CAST(:ids AS uuid[])) AND {IN_ORGANISATION}"
 )
-INSERT_STEPS = text(f"""
+
+
+@dataclass(frozen=True)
+class RecordStatements:
+    """The writes that read their rows from one JSON document (``jsonb_to_recordset``)."""
+
+    template_record: str  # d(id uuid, name text, …): the columns and their types
+    step_record: str
+    insert_templates: str
+    update_templates: str
+    update_steps: str
+    insert_steps: str
+
+
+@functools.cache
+def record_statements() -> RecordStatements:
+    """Built on the first write: the records' column types come from the table definitions
+    (``seqctl.db.tables``, SQLAlchemy), which a sync that changes nothing never loads."""
+    from ..db import tables
+
+    template_record = f"d(id uuid, {tables.typed(tables.sequence_templates, TEMPLATE_FIELDS)})"
+    step_record = (
+        "d(id uuid, template_id uuid, moved boolean, "
+        f"{tables.typed(tables.sequence_steps, STEP_COLUMNS)})"
+    )
+    return RecordStatements(
+        template_record=template_record,
+        step_record=step_record,
+        insert_templates=f"""
+INSERT INTO sequence_templates
+  (id, organisation_id, created_by, name, description, tags, is_active, metadata)
+SELECT d.id, CAST(:org AS uuid), CAST(:created_by AS uuid), d.name, d.description,
+       COALESCE(d.tags, ARRAY[]::text[]), d.is_active, d.metadata
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS {template_record}
+""",
+        update_templates=f"""
+UPDATE sequence_templates AS t
+SET name = d.name, description = d.description, tags = COALESCE(d.tags, ARRAY[]::text[]),
+    is_active = d.is_active, metadata = d.metadata
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS {template_record}
+WHERE t.id = d.id AND t.organisation_id = CAST(:org AS uuid)
+  AND (t.name, t.description, t.tags, t.is_active, t.metadata)
+      IS DISTINCT FROM (d.name, d.description, COALESCE(d.tags, ARRAY[]::text[]), d.is_active,
+                        d.metadata)
+""",
+        update_steps=f"""
+UPDATE sequence_steps AS s
+SET step_order = d.step_order + CASE WHEN d.moved THEN {OFFSET} ELSE 0 END,
+    {", ".join(f"{c} = d.{c}" for c in STEP_FIELDS)}
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS {step_record}
+WHERE s.id = d.id AND s.sequence_template_id = d.template_id AND s.{IN_ORGANISATION}
+""",
+        insert_steps=f"""
 INSERT INTO sequence_steps (id, sequence_template_id, {", ".join(STEP_COLUMNS)})
 SELECT d.id, d.template_id, {", ".join("d." + c for c in STEP_COLUMNS)}
-FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS {STEP_RECORD}
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS {step_record}
 WHERE d.template_id IN (SELECT id FROM sequence_templates
                         WHERE organisation_id = CAST(:org AS uuid))
-""")
+""",
+    )
 
 
 class TemplateRecord(TemplateRow):
@@ -332,14 +355,13 @@ def apply_plan(conn: Connection, plan: Plan, *, acting_user: str | None = None) 
     writes = _collect(plan)
     org = plan.organisation.id
     _lock_removed_templates(conn, plan)
+    current = tx(conn)
     try:
         if writes.template_deletes:
             deleted = set(
                 map(
                     str,
-                    conn.execute(
-                        DELETE_TEMPLATES, {"ids": writes.template_deletes, "org": org}
-                    ).scalars(),
+                    current.scalars(DELETE_TEMPLATES, {"ids": writes.template_deletes, "org": org}),
                 )
             )
             missing = [
@@ -352,22 +374,34 @@ def apply_plan(conn: Connection, plan: Plan, *, acting_user: str | None = None) 
                     + ": it has instances now, or is gone",
                     hint="make a new plan and review it",
                 )
+        if not (
+            writes.template_inserts
+            or writes.template_updates
+            or writes.step_updates
+            or writes.step_inserts
+            or writes.step_deletes
+            or writes.step_moves
+        ):
+            return
+        records = record_statements()
         if writes.template_inserts:
-            conn.execute(
-                INSERT_TEMPLATES,
+            current.execute(
+                records.insert_templates,
                 {"rows": _json(writes.template_inserts), "org": org, "created_by": acting_user},
             )
         if writes.template_updates:
-            conn.execute(UPDATE_TEMPLATES, {"rows": _json(writes.template_updates), "org": org})
+            current.execute(
+                records.update_templates, {"rows": _json(writes.template_updates), "org": org}
+            )
         for statement, values, param in (
             (DELETE_STEPS, writes.step_deletes, "ids"),
-            (UPDATE_STEPS, writes.step_updates, "rows"),
+            (records.update_steps, writes.step_updates, "rows"),
             (SETTLE_MOVED_STEPS, writes.step_moves, "ids"),
-            (INSERT_STEPS, writes.step_inserts, "rows"),
+            (records.insert_steps, writes.step_inserts, "rows"),
         ):
             if not values:
                 continue
-            done = conn.execute(
+            done = current.execute(
                 statement, {param: _json(values) if param == "rows" else values, "org": org}
             ).rowcount
             if done != len(values):
@@ -376,7 +410,7 @@ def apply_plan(conn: Connection, plan: Plan, *, acting_user: str | None = None) 
                     f"{len(values)} rows written)",
                     hint="make a new plan",
                 )
-    except exc.DBAPIError as error:
+    except psycopg.Error as error:
         raise _rejected(error, writes.where) from None
 
 
@@ -391,19 +425,17 @@ def _lock_removed_templates(conn: Connection, plan: Plan) -> None:
     if not removed:
         return
     try:
-        conn.execute(
+        tx(conn).execute(
             LOCK_TEMPLATES,
             {"ids": [str(c.template_id) for c in removed], "org": plan.organisation.id},
         )
-    except exc.OperationalError as error:
-        if getattr(error.orig, "sqlstate", None) == "55P03":  # lock_not_available
-            raise LockTimeout(
-                "templates to "
-                + ", ".join(f"{c.kind} {c.key}" for c in removed)
-                + " are in use (an apply is starting instances of them); gave up waiting",
-                hint="wait for the apply to finish and run this again, or raise --lock-timeout",
-            ) from None
-        raise
+    except psycopg.errors.LockNotAvailable:
+        raise LockTimeout(
+            "templates to "
+            + ", ".join(f"{c.kind} {c.key}" for c in removed)
+            + " are in use (an apply is starting instances of them); gave up waiting",
+            hint="wait for the apply to finish and run this again, or raise --lock-timeout",
+        ) from None
     deletes = [c for c in removed if c.kind == "delete"]
     if deletes:
         found = instances_of(conn, [str(c.template_id) for c in deletes])
@@ -417,15 +449,15 @@ def _json(rows: Sequence[Any]) -> str:
 
 
 def _rejected(
-    error: exc.DBAPIError, where: dict[str, tuple[TemplateChange, StepChange | None]]
+    error: psycopg.Error, where: dict[str, tuple[TemplateChange, StepChange | None]]
 ) -> DatabaseError:
     """A database error of the writes, pointing at the file and field it came from if it can."""
-    diag = getattr(error.orig, "diag", None)
-    primary = (getattr(diag, "message_primary", None) or str(error.orig)).strip().splitlines()[0]
+    diag = error.diag
+    primary = (diag.message_primary or str(error)).strip().splitlines()[0]
     detail = getattr(diag, "message_detail", None) or ""
     constraint = getattr(diag, "constraint_name", None) or ""
     table = getattr(diag, "table_name", None) or ""
-    sqlstate = getattr(error.orig, "sqlstate", None)
+    sqlstate = error.sqlstate
     found = next((where[u] for u in UUID_RE.findall(detail) if u in where), None)
     message = f"the database rejected the sync: {primary}"
     if found is not None:

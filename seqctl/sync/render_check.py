@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, text
-
 from ..db.crm_columns import MESSAGE_CONTENT, MESSAGE_SUBJECT, CrmColumns, crm_columns
+from ..pg import Connection, tx
 from ..templates.declared import Declared, depends_on
 from ..templates.rendering import CATALOGUE, RESTAURANT_COLUMNS, compile_message, missing_columns
 from ..templates.spec import TemplateSpec
@@ -68,17 +67,17 @@ def _linked_texts(
     content = crm.expression("m", *MESSAGE_CONTENT)
     subject = crm.expression("m", *MESSAGE_SUBJECT)
     task_subject = crm.expression("t", "task_templates", ("subject_line",))
-    rows = conn.execute(
-        text(f"""
+    rows = tx(conn).rows(
+        f"""
             SELECT 'message' AS kind, m.id::text AS id, m.name, {content} AS body,
                    {subject} AS subject
             FROM message_templates m WHERE m.organisation_id = CAST(:org AS uuid)
             UNION ALL
             SELECT 'task', t.id::text, t.name, t.default_message, {task_subject}
             FROM task_templates t WHERE t.organisation_id = CAST(:org AS uuid)
-        """),
+        """,
         {"org": org_id},
-    ).all()
+    )
     found: dict[tuple[str, str], list[str]] = {}
     for row in rows:
         texts = [t for t in (row.body, row.subject) if t]

@@ -18,14 +18,15 @@ def test_statements_name_every_step_field_with_its_declared_type() -> None:
     for field in actual.STEP_FIELDS:
         column = tables.sequence_steps.c[field]
         type_name = str(column.type.compile(dialect=tables._POSTGRESQL)).lower()
-        assert f" {field} {type_name}" in apply_plan.STEP_RECORD
-        assert f"{field} = d.{field}" in str(apply_plan.UPDATE_STEPS)
-        assert f"d.{field}" in str(apply_plan.INSERT_STEPS)
+        records = apply_plan.record_statements()
+        assert f" {field} {type_name}" in records.step_record
+        assert f"{field} = d.{field}" in records.update_steps
+        assert f"d.{field}" in records.insert_steps
         assert f"s.{field}" in str(actual.STEPS_AS_JSON)
 
 
 def test_template_record_takes_its_types_from_the_table() -> None:
-    assert apply_plan.TEMPLATE_RECORD == (
+    assert apply_plan.record_statements().template_record == (
         "d(id uuid, name text, description text, tags text[], is_active boolean, metadata jsonb)"
     )
 
