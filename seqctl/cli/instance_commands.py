@@ -30,8 +30,6 @@ from .app import (
 )
 
 if TYPE_CHECKING:  # the database layer loads only when a command runs (start-up time)
-    from sqlalchemy import Connection as SAConnection
-
     from ..pg import Tx
     from ..runtime.context import Context
 
@@ -102,16 +100,7 @@ def _transaction(ctx: typer.Context, *, all_organisations: bool = False) -> Iter
         yield _context(ctx, conn, all_organisations=all_organisations)
 
 
-@contextlib.contextmanager
-def _sa_transaction(ctx: typer.Context) -> Iterator[tuple[SAConnection, Context]]:
-    """:func:`_transaction` on an SQLAlchemy connection, for library calls that want one."""
-    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
-        yield conn, _context(ctx, conn)
-
-
-def _context(
-    ctx: typer.Context, conn: Tx | SAConnection, *, all_organisations: bool = False
-) -> Context:
+def _context(ctx: typer.Context, conn: Tx, *, all_organisations: bool = False) -> Context:
     from ..runtime.context import ActingUser, Context
     from ..runtime.lookup import act_as_user, resolve_organisation
 

@@ -13,7 +13,7 @@ import typer
 from ..errors import Refused
 from ..inert import inert
 from .app import TemplateOption, app, emit_json, err, not_empty, out, state
-from .instance_commands import _sa_transaction
+from .instance_commands import _transaction
 
 if TYPE_CHECKING:
     from ..runtime.migrate_instances import Migration
@@ -89,7 +89,8 @@ def migrate(
             "--restaurant and --instance cannot be combined", hint="use one or the other"
         )
     settings = state(ctx).settings
-    with _sa_transaction(ctx) as (conn, context):
+    with _transaction(ctx) as context:
+        conn = context.conn
         migration = plan_migration(
             conn,
             context.org,

@@ -113,7 +113,7 @@ def report(
 
         loading = preload()  # matplotlib loads while the queries run
     settings = state(ctx).settings
-    with open_db(ctx, acting_user=True) as db, db.begin() as conn:
+    with open_db(ctx, acting_user=True) as db, db.transaction() as conn:
         org_ref = settings.org
         if settings.user:
             _user_id, org_ref = act_as_user(conn, settings.user, settings.org)

@@ -40,11 +40,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, text
-
 from ..config import DEFAULT_TIMEZONE
 from ..db.crm_columns import PROFILE_NAME, crm_columns
 from ..errors import UsageError
+from ..pg import Connection, tx
 from .clock import begin_clock, local_date
 from .lookup import Organisation, resolve_template, resolve_user
 
@@ -327,9 +326,8 @@ def build_report(
     assigned = resolve_user(conn, assigned_to) if assigned_to is not None else None
     # read-only aggregates: no JIT (its compile time exceeded the queries' own), and memory
     # enough for the hash aggregates of a million tasks without spilling to disk
-    conn.execute(
-        text("SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)")
-    )
+    current = tx(conn)
+    current.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)")
     params: dict[str, Any] = {
         "org": organisation.id,
         "tids": template_ids or None,
@@ -354,10 +352,10 @@ def build_report(
             _seconds(r.median_time_to_complete),
             _seconds(r.p90_time_to_complete),
         )
-        for r in conn.execute(text(TEMPLATES_SQL), params)
+        for r in current.rows(TEMPLATES_SQL, params)
     ]
     by_id = {t.id: t for t in found}
-    for r in conn.execute(text(FUNNEL_SQL), params):
+    for r in current.rows(FUNNEL_SQL, params):
         report = by_id.get(r.tid)
         if report is None:  # an inactive template without starts in the period
             continue
@@ -383,14 +381,13 @@ def build_report(
             step.drop_off_rate = step.drop_off / left if left > 0 else None
     assignees = [
         AssigneeLoad(r.user_id, r.email, r.name, r.open, r.overdue, r.completed)
-        for r in conn.execute(
-            text(ASSIGNEES_SQL.format(name=crm_columns(conn).expression("p", *PROFILE_NAME))),
-            params,
+        for r in current.rows(
+            ASSIGNEES_SQL.format(name=crm_columns(conn).expression("p", *PROFILE_NAME)), params
         )
     ]
     weeks = [
         Week(r.start, r.starts, r.completions, r.cancellations)
-        for r in conn.execute(text(WEEKS_SQL), params)
+        for r in current.rows(WEEKS_SQL, params)
     ]
     return Report(organisation, period, now, list(templates), assigned, found, assignees, weeks)
 
