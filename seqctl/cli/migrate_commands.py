@@ -118,7 +118,9 @@ def migrate(
             ):
                 raise Refused("migrate cancelled: nothing was changed")
         if apply:
-            apply_migration(conn, migration, acting_user=settings.user)
+            apply_migration(
+                conn, migration, acting_user_id=context.user.id if context.user else None
+            )
     _show(views, migration, format, settings.zone, applied=apply)
     return 0
 

@@ -407,7 +407,7 @@ def _migrator(conn: Connection, timezone: str, user: str | None) -> Callable[[Pl
             return
         from ..runtime.migrate_instances import migrate_after_sync
 
-        migrate_after_sync(conn, plan.organisation, changes, acting_user=user, timezone=timezone)
+        migrate_after_sync(conn, plan.organisation, changes, acting_user_id=user, timezone=timezone)
 
     return after
 

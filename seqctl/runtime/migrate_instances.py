@@ -35,7 +35,7 @@ from datetime import datetime
 from ..config import DEFAULT_TIMEZONE
 from ..pg import Connection
 from ..templates.spec import FieldChange
-from .lookup import Organisation
+from .lookup import Organisation, resolve_user
 from .migrate_dates import add_delay, sub_delay
 from .migrate_model import (
     ADDED,
@@ -108,5 +108,6 @@ def migrate_instances(
         timezone=timezone,
         now=now,
     )
-    apply_migration(conn, migration, acting_user=acting_user)
+    acting_user_id = resolve_user(conn, acting_user) if acting_user else None
+    apply_migration(conn, migration, acting_user_id=acting_user_id)
     return migration

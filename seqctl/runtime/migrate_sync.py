@@ -154,7 +154,7 @@ def migrate_after_sync(
     organisation: Organisation,
     changes: Sequence[Planned],
     *,
-    acting_user: str | None = None,
+    acting_user_id: str | None = None,
     timezone: str = DEFAULT_TIMEZONE,
 ) -> list[Migration]:
     """Migrate the running instances of the templates a sync just changed (in the sync's
@@ -172,6 +172,6 @@ def migrate_after_sync(
                 "was made, so its migration preview no longer holds",
                 hint="make a new plan with `seqctl plan --out FILE`, review it and apply that",
             )
-        apply_migration(conn, migration, acting_user=acting_user)
+        apply_migration(conn, migration, acting_user_id=acting_user_id)
         done.append(migration)
     return done

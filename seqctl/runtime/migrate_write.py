@@ -28,7 +28,6 @@ from typing import Any
 from ..db.crm_columns import crm_columns
 from ..errors import Conflict
 from ..pg import Connection, tx
-from .lookup import resolve_user
 from .migrate_model import Migration, MigrationResult, Shape, TaskInsert, TaskWrite
 from .migrate_render import Renderer
 from .steps import TASK_COLUMNS, Step, task_columns
@@ -190,12 +189,14 @@ def _insert_row(migration: Migration, n: int, i: TaskInsert, renderer: Renderer)
 
 
 def apply_migration(
-    conn: Connection, migration: Migration, *, acting_user: str | None = None
+    conn: Connection, migration: Migration, *, acting_user_id: str | None = None
 ) -> MigrationResult:
     """Write ``migration`` (made by ``plan_migration(lock=True)`` in this transaction) in at
-    most four statements. Conflict if a task changed under it (the caller rolls back)."""
+    most four statements. Conflict if a task changed under it (the caller rolls back).
+    ``acting_user_id``: the user recorded as the new tasks' ``created_by``, as the caller
+    resolved it (the run-time context's user)."""
     org = migration.organisation.id
-    acting = resolve_user(conn, acting_user) if acting_user else None
+    acting = acting_user_id
     crm = crm_columns(conn)
     with_subject = crm.has("tasks", "subject_line") and crm.has("tasks", "subject_line_rendered")
     renderer = migration.renderer
