@@ -14,10 +14,10 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-# The CRM objects the sequence tables build on (``seqctl.db.preexisting`` at the time this
-# revision was frozen), created only where missing. Inlined, not imported: a later edit of
-# seqctl's code must never rewrite a migration that databases already ran. A test checks
-# that they still equal seqctl's current definitions (tests/db/test_frozen_migrations.py).
+# The CRM objects the sequence tables build on, created only where missing. Inlined, not
+# imported: a later edit of seqctl's code must never rewrite a migration that databases
+# already ran. This is the one copy of that SQL (tests that need the objects run it from
+# here; tests/db/test_frozen_migrations.py checks no revision imports seqctl).
 PREEXISTING_SQL = r"""
 -- remember whether this database is getting seqctl's own CRM tables (not Supabase's)
 SELECT set_config('seqctl.creates_crm', (to_regclass('public.tasks') IS NULL)::text, true);

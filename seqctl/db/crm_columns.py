@@ -1,6 +1,6 @@
 """The CRM columns of the database at hand, read from the catalog once per command.
 
-seqctl's own CRM tables (``preexisting``) follow the application's definitions; a team's
+seqctl's own CRM tables (revision 001, where missing) follow the application's definitions; a team's
 database may be older or differ. Each command reads which columns exist once, then uses
 the known variants (``message_templates.message_content`` or the older ``content``,
 ``profiles.name`` or ``full_name``, …). A column seqctl cannot do without is an error

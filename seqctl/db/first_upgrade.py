@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 from .connection import current_revision
 from .migrate import VERSION_SCHEMA, revisions
 
-# the CRM objects revision 001 creates where missing (seqctl/db/preexisting.py)
+# the CRM objects revision 001 creates where missing (its PREEXISTING_SQL)
 CRM_TABLES = (
     "public.organisations",
     "auth.users",

@@ -18,10 +18,10 @@ import psycopg
 import pytest
 
 from seqctl.db.migrate import VERSION_TABLE
-from seqctl.db.preexisting import PREEXISTING_SQL
 
 from ..conftest import ROOT, Result
 from .offline_helpers import psql_ok, scratch_databases
+from .revisions import PREEXISTING_SQL
 from .schema_snapshot import Snapshot, differences, snapshot
 
 Cli = Callable[..., Result]

@@ -15,11 +15,11 @@ import psycopg
 
 from seqctl.db.connection import make_engine
 from seqctl.db.migrate import VERSION_TABLE, upgrade
-from seqctl.db.preexisting import PREEXISTING_SQL, UUID_FUNCTION_MARK
 
 from ..conftest import Result
 from . import catalog
 from .offline_helpers import psql_ok, scratch_databases
+from .revisions import PREEXISTING_SQL, UUID_FUNCTION_MARK
 from .schema_snapshot import differences, snapshot
 
 Cli = Callable[..., Result]

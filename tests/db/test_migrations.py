@@ -6,8 +6,8 @@ import psycopg
 import pytest
 
 from seqctl.db.connection import HEAD_REVISION, make_engine
+from seqctl.db.first_upgrade import CRM_TABLES
 from seqctl.db.migrate import current, downgrade, offline_sql, revisions, upgrade
-from seqctl.db.preexisting import PREEXISTING_TABLES
 
 from . import catalog
 
@@ -258,7 +258,7 @@ def test_downgrade_keeps_preexisting_tables_and_rows(database_url: str) -> None:
         conn.execute("INSERT INTO tasks (organisation_id, name) VALUES (%s, 'standalone')", (org,))
     before = {t: catalog.dump_table(url, t) for t in ("organisations",)}
     migrate(url, "base", down=True)
-    for table in PREEXISTING_TABLES:
+    for table in CRM_TABLES:
         assert catalog.table_exists(url, table), table
     assert {t: catalog.dump_table(url, t) for t in ("organisations",)} == before
     assert catalog.rows(url, "SELECT name FROM tasks") == [("standalone",)]
