@@ -15,12 +15,16 @@ Prints one table, each figure the median of REPEAT runs: wall time, and CPU time
 load of other programs on the machine inflates less (for processes their own, for the bare
 queries the server process's, when the server runs on this machine):
 
-- the baseline: the report's four aggregate queries sent bare through psycopg;
+- the baselines: the report's five aggregate queries sent bare through psycopg, one after
+  the other on one connection, and shared as seqctl shares them between two connections
+  (the funnel's times, templates and weeks on one, the funnel's counts and assignees at
+  the same time on the other);
 - ``seqctl report`` as a process in text, json, markdown and html (matplotlib charts
   included), each against the target of 2 s;
 - the SQL statements of one report, counted for the organisation and for one a tenth of
   its size: they must be equal (no per-instance or per-template query);
-- where the time goes: each aggregate query on its own, ``build_report`` in-process,
+- where the time goes: each aggregate query on its own, ``build_report`` in-process (on
+  two connections, as the command runs it, and on one),
   the rendering of each format in-process, the start-up of a process (``seqctl
   --version``) and the import of matplotlib in a process.
 
@@ -37,6 +41,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -50,18 +55,16 @@ from sqlalchemy import Connection, Engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from seqctl.db.connection import make_engine  # noqa: E402
-from seqctl.db.crm_columns import PROFILE_NAME, crm_columns  # noqa: E402
+from seqctl.db.connection import Database, make_engine  # noqa: E402
 from seqctl.db.migrate import upgrade  # noqa: E402
 from seqctl.runtime.lookup import Organisation  # noqa: E402
 from seqctl.runtime.report import (  # noqa: E402
-    ASSIGNEES_SQL,
-    FUNNEL_SQL,
+    FIRST_SHARE,
     OVERDUE_AFTER,
-    TEMPLATES_SQL,
-    WEEKS_SQL,
+    SECOND_SHARE,
     Report,
     build_report,
+    report_queries,
 )
 from seqctl.runtime.report_formats import (  # noqa: E402
     render_html,
@@ -225,9 +228,47 @@ def server_cpu_reader(raw: psycopg.Connection[Any]) -> Callable[[], float | None
     return read
 
 
-def count_statements(engine: Engine, org: str) -> int:
-    with counted(engine) as statements, engine.begin() as conn:
-        build_report(conn, Organisation(org, "bench"))
+def bare_beside(url: str, queries: dict[str, str], params: dict[str, Any], repeat: int) -> float:
+    """Median wall milliseconds of the five bare queries shared as seqctl shares them: its
+    first share on one connection while the second share runs on another, in a thread."""
+    with psycopg.connect(url) as first, psycopg.connect(url) as second:
+        for conn in (first, second):  # the settings build_report uses on two connections
+            conn.execute("SET jit = off")
+            conn.execute("SET work_mem = '64MB'")
+            conn.execute("SET max_parallel_workers_per_gather = 0")
+
+        def others() -> None:
+            for name in SECOND_SHARE:
+                second.execute(queries[name], params).fetchall()
+
+        walls = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            beside = threading.Thread(target=others)
+            beside.start()
+            for name in FIRST_SHARE:
+                first.execute(queries[name], params).fetchall()
+            beside.join()
+            walls.append((time.perf_counter() - started) * 1000)
+    return statistics.median(walls)
+
+
+def report_as_the_cli(url: str, org: str) -> Report:
+    """``build_report`` as ``seqctl report`` calls it: in a read-only snapshot, the funnel on
+    that connection while the other three queries run on a second one reading the same
+    snapshot."""
+    db = Database(None, url)
+    with db.transaction(snapshot=True) as conn:
+        return build_report(
+            conn,
+            Organisation(org, "bench"),
+            second=lambda snapshot: db.transaction(snapshot_id=snapshot),
+        )
+
+
+def count_statements(engine: Engine, url: str, org: str) -> int:
+    with counted(engine) as statements:
+        report_as_the_cli(url, org)
     return len(statements)
 
 
@@ -315,15 +356,9 @@ def measure(engine: Engine, url: str, repeat: int, instances: int) -> int:
             "since": period.since.isoformat(),
             "until": (period.until + timedelta(days=1)).isoformat(),
         }
-        assignees_sql = ASSIGNEES_SQL.format(name=crm_columns(conn).expression("p", *PROFILE_NAME))
         queries = {
-            name: str(text(q).compile(dialect=conn.dialect))
-            for name, q in (
-                ("templates", TEMPLATES_SQL),
-                ("funnel", FUNNEL_SQL),
-                ("assignees", assignees_sql),
-                ("weeks", WEEKS_SQL),
-            )
+            name: str(text(query).compile(dialect=conn.dialect))
+            for name, query in report_queries(conn).items()
         }
     main_rows: list[Row] = []
     detail: list[Row] = []
@@ -346,7 +381,15 @@ def measure(engine: Engine, url: str, repeat: int, instances: int) -> int:
             return statistics.median(walls), statistics.median(cpus) if cpus else None
 
         main_rows.append(
-            ("baseline: 4 aggregate queries, bare", *bare_queries(list(queries)), None)
+            ("baseline: 5 aggregate queries, bare", *bare_queries(list(queries)), None)
+        )
+        main_rows.append(
+            (
+                "baseline: the same on two connections at once",
+                bare_beside(url, queries, params, repeat),
+                None,
+                None,
+            )
         )
         for name in queries:
             detail.append((f"  SQL {name} query, bare", *bare_queries([name]), None))
@@ -360,13 +403,22 @@ def measure(engine: Engine, url: str, repeat: int, instances: int) -> int:
                 TARGET_PROCESS_MS,
             )
         )
-    large, small = count_statements(engine, ORG), count_statements(engine, SMALL_ORG)
+    large, small = count_statements(engine, url, ORG), count_statements(engine, url, SMALL_ORG)
 
-    def library(_: int) -> None:
+    def one_connection(_: int) -> None:
         with engine.begin() as conn:
             build_report(conn, Organisation(ORG, "bench"))
 
-    detail.append(("  build_report, in-process", median_ms(repeat, library), None, None))
+    detail.append(
+        (
+            "  build_report, in-process, two connections",
+            median_ms(repeat, lambda _: report_as_the_cli(url, ORG)),
+            None,
+            None,
+        )
+    )
+    alone = median_ms(repeat, one_connection)
+    detail.append(("  build_report, in-process, one connection", alone, None, None))
     detail += render_rows(report, repeat)
     for label, command in (
         ("  process start-up (seqctl --version)", [sys.executable, "-m", "seqctl", "--version"]),
@@ -396,7 +448,7 @@ def measure(engine: Engine, url: str, repeat: int, instances: int) -> int:
     print(
         f"{'SQL statements of one report':<46}{large:>9}{'':>9}{'fixed':>9}"
         f"  {large} for {instances:,} instances, {small} for a tenth of them"
-        f" ({'equal' if large == small else 'NOT equal'}; 4 aggregate queries)"
+        f" ({'equal' if large == small else 'NOT equal'}; 5 aggregate queries, on two connections)"
     )
     ok = ok and large == small
     print("where the time goes:")

@@ -1,3 +1,3 @@
-from seqctl.cli import main
+from seqctl.cli import run
 
-raise SystemExit(main())
+raise SystemExit(run())

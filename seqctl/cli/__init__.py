@@ -7,6 +7,6 @@ results. The top layer: may import every other layer; nothing imports it (only
 inside the commands, so each command loads only what it needs.
 """
 
-from .app import app, main
+from .app import app, main, run
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "run"]

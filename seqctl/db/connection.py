@@ -97,21 +97,33 @@ class Database:
         return "embedded PostgreSQL (.seqctl/pgdata)" if self.embedded else mask_url(self.url)
 
     @contextlib.contextmanager
-    def transaction(self, *, as_user: str | None = None, snapshot: bool = False) -> Iterator[Tx]:
+    def transaction(
+        self,
+        *,
+        as_user: str | None = None,
+        snapshot: bool = False,
+        snapshot_id: str | None = None,
+    ) -> Iterator[Tx]:
         """One transaction on a new psycopg connection (no SQLAlchemy): committed on success,
         rolled back on error; driver errors become seqctl errors, as with :meth:`begin`.
 
         ``snapshot``: a read-only REPEATABLE READ transaction, one consistent view of
-        everything it reads (``plan``, ``export``)."""
+        everything it reads (``plan``, ``export``). ``snapshot_id`` (implies ``snapshot``):
+        that view is the one another transaction, still open, exported with
+        ``pg_export_snapshot()``, so that two connections read the same data (``report``)."""
         try:
             driver = psycopg.connect(driver_url(self.url), **CONNECT_ARGS)
         except psycopg.Error as error:
             raise unavailable(error, self.url) from None
-        if snapshot:  # set before the first statement: psycopg's BEGIN carries them
+        if snapshot or snapshot_id is not None:  # before the first statement: BEGIN carries them
             driver.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             driver.read_only = True
         with translate_errors(self.url), driver:  # commits, or rolls back on an error
             current = Tx(driver)
+            if snapshot_id is not None:  # must be the transaction's first statement
+                current.execute(
+                    sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot_id))
+                )
             self._check(current, driver.rollback)
             if as_user is not None:
                 act_as(current, as_user)

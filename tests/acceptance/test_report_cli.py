@@ -3,11 +3,12 @@ self-contained html page with charts, hostile names inert everywhere, exit codes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,7 +21,7 @@ from seqctl.runtime.report_formats import duration, percent
 
 from ..conftest import ROOT, Result
 from ..db.report_scenario import Scenario, assert_matches, build, expected
-from ..db.sequences_helpers import SAM, S, demo_organisation, make_template, runtime_context
+from ..db.sequences_helpers import ALEX, SAM, S, demo_organisation, make_template, runtime_context
 
 Cli = Callable[..., Result]
 
@@ -357,12 +358,34 @@ def test_matplotlib_is_imported_only_for_html(
     assert ROOT.exists()
 
 
-def test_as_user_under_row_level_security(seq: Cli, scenario: Scenario) -> None:
-    """A member of the organisation sees the same figures under its row level security."""
+def test_as_user_under_row_level_security(
+    seq: Cli, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member of the organisation sees the same figures under its row level security, on
+    both of the report's connections: the second one, reading the first one's snapshot,
+    runs as the same user, with the same role and claims."""
+    from seqctl.db.connection import Database
+
     plain = as_json(seq(*report_args(scenario, "--format", "json")))
+    opened = Database.transaction
+    beside: list[tuple[str | None, str, str]] = []
+
+    @contextlib.contextmanager
+    def watched(self: Database, **kw: Any) -> Iterator[Any]:
+        with opened(self, **kw) as conn:
+            if kw.get("snapshot_id"):
+                role, claims = conn.one(
+                    "SELECT current_setting('role') AS role,"
+                    " current_setting('request.jwt.claims') AS claims"
+                )
+                beside.append((kw.get("as_user"), role, json.loads(claims)["sub"]))
+            yield conn
+
+    monkeypatch.setattr(Database, "transaction", watched)
     member = as_json(
         seq("--as-user", "alex@demo.example", *report_args(scenario, "--format", "json"))
     )
+    assert beside == [(ALEX, "authenticated", ALEX)]
     for document in (plain, member):
         del document["generated_at"]  # seconds apart; no due date lies near the grace limit
     assert member == plain

@@ -72,3 +72,24 @@ def test_everyday_commands_load_no_sqlalchemy(
     assert "completed task" in probe("task", "complete", task)
     assert "completed task" in probe("task", "complete", "--restaurant", "Luigi's Trattoria")
     assert "completed: 1" in probe("status", "--status", "completed", "--template", "onboarding")
+
+
+def test_the_program_exits_without_sweeping_the_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`seqctl` (the entry point, `python -m seqctl`) returns main's exit code, the heap
+    frozen first: the exiting interpreter's last collection would walk every object the
+    command made (a tenth of a second after an html report)."""
+    import gc
+    import importlib
+
+    app = importlib.import_module("seqctl.cli.app")  # the module (seqctl.cli.app is the Typer)
+    monkeypatch.setattr(app, "main", lambda: 7)
+    assert gc.get_freeze_count() == 0
+    try:
+        assert app.run() == 7
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    done = subprocess.run(
+        [sys.executable, "-m", "seqctl", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout.startswith("seqctl ")

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from seqctl.errors import NotFound, UsageError
+from seqctl.db.connection import Database
+from seqctl.errors import DatabaseUnavailable, NotFound, UsageError
 from seqctl.runtime.report import build_report
 from seqctl.runtime.report_formats import report_json
 
@@ -26,11 +27,29 @@ def scenario(engine: Engine, demo_org: str) -> Scenario:
     return build(engine, demo_org, FROZEN_NOW)
 
 
-def report(engine: Engine, org: str, **kw: Any) -> dict[str, Any]:
+def report(engine: Engine, org: str, *, beside: bool = False, **kw: Any) -> dict[str, Any]:
+    """The report's json; ``beside``: built as ``seqctl report`` builds it, on two
+    connections reading one snapshot (the funnel on one, the other queries on the other)."""
     kw.setdefault("since", SINCE)
     kw.setdefault("until", UNTIL)
+    if beside:
+        db = Database(None, url_of(engine))
+        with db.transaction(snapshot=True) as conn:
+            return report_json(
+                build_report(
+                    conn,
+                    demo_organisation(org),
+                    now=FROZEN_NOW,
+                    second=lambda snapshot: db.transaction(snapshot_id=snapshot),
+                    **kw,
+                )
+            )
     with engine.begin() as conn:
         return report_json(build_report(conn, demo_organisation(org), now=FROZEN_NOW, **kw))
+
+
+def url_of(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
 
 
 def test_known_outcomes(engine: Engine, demo_org: str, scenario: Scenario) -> None:
@@ -59,6 +78,7 @@ def test_known_outcomes(engine: Engine, demo_org: str, scenario: Scenario) -> No
     assert follow_up["started"] == 2 and follow_up["completed"] == 1
 
 
+@pytest.mark.parametrize("beside", [False, True], ids=["one-connection", "two-connections"])
 @pytest.mark.parametrize(
     ("timezone", "assigned", "templates"),
     [
@@ -76,10 +96,12 @@ def test_every_json_figure_equals_the_recomputed_one(
     timezone: str,
     assigned: str | None,
     templates: list[str] | None,
+    beside: bool,
 ) -> None:
     got = report(
         engine,
         demo_org,
+        beside=beside,
         timezone=timezone,
         assigned_to=assigned,
         templates=templates or [],
@@ -121,15 +143,22 @@ def test_default_period_is_twelve_weeks_from_a_monday(
 
 
 def test_a_fixed_number_of_queries(engine: Engine, demo_org: str, scenario: Scenario) -> None:
-    with captured(engine) as first:
-        report(engine, demo_org)
-    small = len(first)
+    counts: dict[bool, int] = {}
+    for beside in (False, True):
+        with captured(engine) as first:
+            report(engine, demo_org, beside=beside)
+        counts[beside] = len(first)
     build(engine, demo_org, FROZEN_NOW, onboarding_name="Second", follow_up_name="Third")
-    with captured(engine) as statements:
-        report(engine, demo_org)
-    assert len(statements) == small  # twice the templates and instances, same statements
-    assert sum("percentile_cont" in s or "generate_series" in s for s, _ in statements) == 3
-    assert len(statements) <= 8
+    for beside in (False, True):
+        with captured(engine) as statements:
+            report(engine, demo_org, beside=beside)
+        # twice the templates and instances, the same statements
+        assert len(statements) == counts[beside]
+        # the templates' and the funnel's times (percentile_cont), the weeks (generate_series)
+        assert sum("percentile_cont" in s or "generate_series" in s for s, _ in statements) == 3
+    # the clock, its settings, a catalog query, 5 aggregates; on two connections also the
+    # snapshot's export and import and the second connection's settings
+    assert counts[False] <= 9 and counts[True] <= counts[False] + 3
 
 
 def test_empty_organisation(engine: Engine, demo_org: str) -> None:
@@ -170,3 +199,105 @@ def test_assignees_by_email(engine: Engine, demo_org: str, scenario: Scenario) -
     got = report(engine, demo_org, assigned_to="SAM@demo.example")
     assert {a["user_id"] for a in got["assignees"]} == {SAM}
     assert got["filters"]["assigned_to"] == SAM
+
+
+def test_the_second_connection_reads_the_reports_snapshot(
+    engine: Engine, demo_org: str, scenario: Scenario
+) -> None:
+    """The three queries beside the funnel see the data as the funnel does, even when another
+    transaction commits between the two: the second connection imports the snapshot."""
+    db = Database(None, url_of(engine))
+    seen: list[int] = []
+
+    def second(snapshot: str) -> Any:
+        # a restaurant's instance cancelled and committed after the report's snapshot...
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE sequence_instances SET status = 'cancelled', cancelled_at = now()"
+                    " WHERE organisation_id = :org AND status = 'active'"
+                ),
+                {"org": demo_org},
+            )
+        return db.transaction(snapshot_id=snapshot)
+
+    before = report(engine, demo_org)
+    with db.transaction(snapshot=True) as conn:
+        got = report_json(
+            build_report(
+                conn,
+                demo_organisation(demo_org),
+                now=FROZEN_NOW,
+                since=SINCE,
+                until=UNTIL,
+                second=second,
+            )
+        )
+        seen.append(conn.scalar_one("SELECT count(*) FROM sequence_instances"))
+    after = report(engine, demo_org)
+    # ... is not in the report: the templates' figures come from the second connection
+    assert [t["active"] for t in got["templates"]] == [t["active"] for t in before["templates"]]
+    assert got == {**before, "generated_at": got["generated_at"]}
+    assert (
+        sum(t["active"] for t in after["templates"])
+        == 0
+        < sum(t["active"] for t in before["templates"])
+    )
+    assert seen and seen[0] > 0
+
+
+def test_without_a_second_connection_the_report_runs_on_one(
+    engine: Engine, demo_org: str, scenario: Scenario
+) -> None:
+    """A second connection refused (a full pool, say) is no failure: the four queries run one
+    after the other on the report's connection. Any other error is the report's error."""
+    db = Database(None, url_of(engine))
+    want = report(engine, demo_org)
+
+    def refused(snapshot: str) -> Any:
+        raise DatabaseUnavailable("too many connections")
+
+    def broken(snapshot: str) -> Any:
+        raise RuntimeError("a bug beside")
+
+    with db.transaction(snapshot=True) as conn:
+        got = report_json(
+            build_report(
+                conn,
+                demo_organisation(demo_org),
+                now=FROZEN_NOW,
+                since=SINCE,
+                until=UNTIL,
+                second=refused,
+            )
+        )
+    assert got == {**want, "generated_at": got["generated_at"]}
+    with pytest.raises(RuntimeError, match="a bug beside"), db.transaction(snapshot=True) as conn:
+        build_report(conn, demo_organisation(demo_org), now=FROZEN_NOW, second=broken)
+
+
+def test_no_second_connection_outside_a_snapshot(
+    engine: Engine, demo_org: str, scenario: Scenario
+) -> None:
+    """In a READ COMMITTED transaction each query sees its own moment: two connections could
+    disagree, so the report stays on one."""
+    asked: list[str] = []
+
+    def second(snapshot: str) -> Any:
+        asked.append(snapshot)
+        raise AssertionError("not to be called")
+
+    db = Database(None, url_of(engine))
+    with db.transaction() as conn:
+        got = report_json(
+            build_report(
+                conn,
+                demo_organisation(demo_org),
+                now=FROZEN_NOW,
+                since=SINCE,
+                until=UNTIL,
+                second=second,
+            )
+        )
+    assert asked == []
+    assert got == {**report(engine, demo_org), "generated_at": got["generated_at"]}

@@ -60,3 +60,27 @@ def test_apply_and_progression_through_the_pooler(
     assert cli(*base, "advance").exit_code == 0
     after = json.loads(cli(*base, "status", instance, "--format", "json").stdout)
     assert [s["status"] for s in after["steps"]] == ["completed", "active"]
+
+
+def test_report_through_the_pooler(
+    cli: Cli, pooled_url: str, database_url: str, engine: Engine, demo_org: str
+) -> None:
+    """The report's second connection imports the first one's snapshot: through a pooler
+    each is a transaction on its own server connection, and the figures are the same."""
+    import json
+
+    make_template(engine, demo_org, "Pooled Report", [S("Call them"), S("Email them")])
+    started = cli(
+        "--database-url", database_url, "apply", "-t", "Pooled Report", "-r", "Spice Route"
+    )
+    assert started.exit_code == 0, started.stderr
+    documents = []
+    for url in (database_url, pooled_url, pooled_url):
+        result = cli("--database-url", url, "report", "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        document = json.loads(result.stdout)
+        del document["generated_at"]
+        documents.append(document)
+    assert documents[0] == documents[1] == documents[2]
+    (pooled,) = [t for t in documents[1]["templates"] if t["name"] == "Pooled Report"]
+    assert pooled["started"] == 1 and pooled["steps"][0]["open"] == 1
