@@ -49,7 +49,7 @@ from typing import Any
 
 from ..config import DEFAULT_TIMEZONE
 from ..db.crm_columns import PROFILE_NAME, crm_columns
-from ..errors import DatabaseUnavailable, UsageError
+from ..errors import SeqctlError, UsageError
 from ..pg import Connection, Tx, tx
 from .clock import begin_clock, local_date
 from .lookup import Organisation, resolve_template, resolve_user
@@ -362,8 +362,8 @@ def build_report(
     second connection, importing it, runs its share at the same time (in a thread): the
     same figures, one consistent view, in about half the time on a server with two cores
     to spare. Without ``second`` (or in a READ COMMITTED transaction, where two connections
-    could see different moments), or when the second connection cannot be had, the five
-    run one after the other on ``conn``.
+    could see different moments), or when the second connection cannot be had in that
+    snapshot, the five run one after the other on ``conn``.
     """
     now = begin_clock(conn, timezone, now)
     period = default_period(local_date(now, timezone), since, until, timezone)
@@ -396,9 +396,11 @@ def build_report(
         if beside is not None:
             beside.join()
     if beside is not None and beside.error is not None:
-        if not isinstance(beside.error, DatabaseUnavailable):
-            raise beside.error
-        beside = None  # no second connection to be had (a full pool, say): one after another
+        if beside.opened or not isinstance(beside.error, SeqctlError):
+            raise beside.error  # a query failed (or a bug): the report's error
+        # no second connection to be had in this snapshot (a full pool; a pooler that sent it
+        # to another server, where the snapshot is unknown): one after another, here
+        beside = None
     if beside is not None:
         rows.update(beside.rows)
     else:
@@ -493,6 +495,7 @@ class _Beside(threading.Thread):
         self._params = params
         self.rows: dict[str, list[Any]] = {}
         self.error: BaseException | None = None
+        self.opened = False  # in the snapshot, set up: what fails after is a query's error
 
     def run(self) -> None:
         try:
@@ -502,6 +505,7 @@ class _Beside(threading.Thread):
                     f"{_SETTINGS_SQL}, {_NO_WORKERS}, set_config('TimeZone', :tz, true) AS zone",
                     {"tz": self._timezone},
                 )
+                self.opened = True
                 self.rows = _run(side, self._queries, self._params)
         except BaseException as error:  # noqa: BLE001  (handed to the report's thread)
             self.error = error

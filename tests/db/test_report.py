@@ -3,6 +3,8 @@ figure equals the one recomputed in Python from the rows (``report_scenario.expe
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,7 +12,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from seqctl.db.connection import Database
-from seqctl.errors import DatabaseUnavailable, NotFound, UsageError
+from seqctl.errors import DatabaseError, DatabaseUnavailable, NotFound, UsageError
+from seqctl.pg import Tx
 from seqctl.runtime.report import build_report
 from seqctl.runtime.report_formats import report_json
 
@@ -249,31 +252,51 @@ def test_the_second_connection_reads_the_reports_snapshot(
 def test_without_a_second_connection_the_report_runs_on_one(
     engine: Engine, demo_org: str, scenario: Scenario
 ) -> None:
-    """A second connection refused (a full pool, say) is no failure: the four queries run one
-    after the other on the report's connection. Any other error is the report's error."""
+    """A second connection refused (a full pool, say), or one where the snapshot is unknown
+    (a pooler that sent it to another server), is no failure: the five queries run one after
+    the other on the report's connection. A query failing over there, or a bug, is the
+    report's error."""
     db = Database(None, url_of(engine))
     want = report(engine, demo_org)
 
     def refused(snapshot: str) -> Any:
         raise DatabaseUnavailable("too many connections")
 
+    def unknown_snapshot(snapshot: str) -> Any:
+        return db.transaction(snapshot_id="00000003-0000001B-1")
+
     def broken(snapshot: str) -> Any:
         raise RuntimeError("a bug beside")
 
-    with db.transaction(snapshot=True) as conn:
-        got = report_json(
-            build_report(
-                conn,
-                demo_organisation(demo_org),
-                now=FROZEN_NOW,
-                since=SINCE,
-                until=UNTIL,
-                second=refused,
+    class AssigneesFail(Tx):
+        def rows(self, query: Any, params: Any = None) -> list[Any]:
+            if "WITH load AS" in str(query):  # the assignees' query, on this side
+                return super().rows("SELECT 1 / 0")
+            return super().rows(query, params)
+
+    @contextlib.contextmanager
+    def failing_query(snapshot: str) -> Iterator[Any]:
+        with db.transaction(snapshot_id=snapshot) as conn:
+            yield AssigneesFail(conn.driver)
+
+    for second in (refused, unknown_snapshot):
+        with db.transaction(snapshot=True) as conn:
+            got = report_json(
+                build_report(
+                    conn,
+                    demo_organisation(demo_org),
+                    now=FROZEN_NOW,
+                    since=SINCE,
+                    until=UNTIL,
+                    second=second,
+                )
             )
-        )
-    assert got == {**want, "generated_at": got["generated_at"]}
+        assert got == {**want, "generated_at": got["generated_at"]}
     with pytest.raises(RuntimeError, match="a bug beside"), db.transaction(snapshot=True) as conn:
         build_report(conn, demo_organisation(demo_org), now=FROZEN_NOW, second=broken)
+    with pytest.raises(DatabaseError, match="division by zero"):
+        with db.transaction(snapshot=True) as conn:
+            build_report(conn, demo_organisation(demo_org), now=FROZEN_NOW, second=failing_query)
 
 
 def test_no_second_connection_outside_a_snapshot(
