@@ -384,27 +384,10 @@ def build_report(
         "until": (period.until + timedelta(days=1)).isoformat(),
     }
     queries = report_queries(conn)
-    rows: dict[str, list[Any]] = {}
-    beside: _Beside | None = None
     if second is not None and isolation in ("repeatable read", "serializable"):
-        snapshot = current.scalar(f"SELECT pg_export_snapshot() AS snapshot, {_NO_WORKERS}")
-        beside = _Beside(second, snapshot, timezone, {n: queries[n] for n in SECOND_SHARE}, params)
-        beside.start()
-    try:
-        rows.update(_run(current, {n: queries[n] for n in FIRST_SHARE}, params))
-    finally:
-        if beside is not None:
-            beside.join()
-    if beside is not None and beside.error is not None:
-        if beside.opened or not isinstance(beside.error, SeqctlError):
-            raise beside.error  # a query failed (or a bug): the report's error
-        # no second connection to be had in this snapshot (a full pool; a pooler that sent it
-        # to another server, where the snapshot is unknown): one after another, here
-        beside = None
-    if beside is not None:
-        rows.update(beside.rows)
+        rows = _on_two_connections(current, second, timezone, queries, params)
     else:
-        rows.update(_run(current, {n: queries[n] for n in SECOND_SHARE}, params))
+        rows = _run(current, queries, params)
     found = [
         TemplateReport(
             r.id,
@@ -473,6 +456,32 @@ SECOND_SHARE = ("funnel", "assignees")  # on the second one, at the same time
 def _run(current: Tx, queries: dict[str, str], params: dict[str, Any]) -> dict[str, list[Any]]:
     """Each query's rows, by name, one after the other."""
     return {name: current.rows(query, params) for name, query in queries.items()}
+
+
+def _on_two_connections(
+    current: Tx,
+    second: SecondReader,
+    timezone: str,
+    queries: dict[str, str],
+    params: dict[str, Any],
+) -> dict[str, list[Any]]:
+    """Each query's rows, by name: the first share on ``current``, the second share at the
+    same time on the second connection, in ``current``'s snapshot."""
+    snapshot = current.scalar(f"SELECT pg_export_snapshot() AS snapshot, {_NO_WORKERS}")
+    beside = _Beside(second, snapshot, timezone, {n: queries[n] for n in SECOND_SHARE}, params)
+    beside.start()
+    try:
+        rows = _run(current, {n: queries[n] for n in FIRST_SHARE}, params)
+    finally:
+        beside.join()
+    if beside.error is None:
+        return rows | beside.rows
+    if beside.opened or not isinstance(beside.error, SeqctlError):
+        raise beside.error  # a query failed (or a bug): the report's error
+    # no second connection to be had in this snapshot (a full pool; a pooler that sent it to
+    # another server, where the snapshot is unknown): the rest here, workers allowed again
+    current.execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
+    return rows | _run(current, {n: queries[n] for n in SECOND_SHARE}, params)
 
 
 class _Beside(threading.Thread):
